@@ -1,0 +1,60 @@
+// A byte queue made of Slices: append at the back, drain from the front, hand the bytes to
+// writev() as iovecs. Appending a Slice moves it in without copying; appending raw bytes copies
+// them into the spare room of the last chunk (reserve/commit), taking new chunks from the pool.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/buffer/slice.h"
+
+namespace lmesh::buffer {
+
+class Buffer {
+ public:
+  explicit Buffer(ChunkPool& pool) : pool_(&pool) {}
+  Buffer(Buffer&&) noexcept = default;
+  Buffer& operator=(Buffer&&) noexcept = default;
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  ChunkPool& pool() const { return *pool_; }
+
+  void append(Slice s);
+  void append(std::string_view bytes);  // copies
+  // Moves every byte of `other` to the back of this buffer; `other` ends empty.
+  void append(Buffer&& other);
+  // Moves the first `n` bytes of this buffer to the back of `dest`.
+  void move_prefix_to(Buffer& dest, size_t n);
+
+  // Writable room at the back, at least `min` bytes (at most one chunk). Write, then commit().
+  char* reserve(size_t min, size_t* available);
+  void commit(size_t n);
+
+  void drain(size_t n);
+  void clear();
+
+  // Fills `out` with up to `max` iovecs covering the front of the buffer; returns the count.
+  size_t iovecs(struct iovec* out, size_t max) const;
+  size_t slice_count() const { return slices_.size() - head_; }
+  const Slice& slice(size_t i) const { return slices_[head_ + i]; }
+
+  // Copies the buffer's bytes out: for tests and small control messages, never the data path.
+  std::string to_string() const;
+
+ private:
+  void compact();
+
+  ChunkPool* pool_;
+  std::vector<Slice> slices_;
+  size_t head_ = 0;  // slices_[0, head_) are drained and empty
+  size_t size_ = 0;
+};
+
+}  // namespace lmesh::buffer

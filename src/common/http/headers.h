@@ -1,0 +1,64 @@
+// HTTP header fields in arrival order, stored in one arena string so that parsing a request
+// head costs no allocation once the map has grown to its working size (clear() keeps the
+// capacity; a keep-alive connection reuses one map for every request).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lmesh::http {
+
+// ASCII case-insensitive comparison, as field names require (RFC 9110 §5.1).
+bool iequals(std::string_view a, std::string_view b);
+// True if the comma-separated list `value` holds `token` (case-insensitively), e.g.
+// Connection: "keep-alive, Upgrade" holds "upgrade".
+bool list_contains_token(std::string_view value, std::string_view token);
+
+class HeaderMap {
+ public:
+  struct Field {
+    std::string_view name;
+    std::string_view value;
+  };
+
+  void add(std::string_view name, std::string_view value);
+
+  // Incremental building for parsers that deliver a field in pieces: begin_field(), then
+  // append_name() and append_value() any number of times each, names before values.
+  void begin_field();
+  void append_name(std::string_view piece);
+  void append_value(std::string_view piece);
+
+  size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+  Field at(size_t i) const;
+  // The first field with this name, if any.
+  std::optional<std::string_view> get(std::string_view name) const;
+  bool has(std::string_view name) const { return get(name).has_value(); }
+  // True if any field named `name` lists `token` (fields may repeat, RFC 9110 §5.3).
+  bool has_token(std::string_view name, std::string_view token) const;
+  // Bytes of names and values, the measure for header size limits.
+  size_t byte_size() const { return arena_.size(); }
+
+  void clear();
+
+  template <class Fn>
+  void for_each(Fn&& fn) const {
+    for (size_t i = 0; i < entries_.size(); ++i) {
+      Field f = at(i);
+      fn(f.name, f.value);
+    }
+  }
+
+ private:
+  struct Entry {
+    uint32_t name_offset, name_length, value_offset, value_length;
+  };
+  std::string arena_;
+  std::vector<Entry> entries_;
+};
+
+}  // namespace lmesh::http

@@ -1,0 +1,327 @@
+#include "common/net/tcp_connection.h"
+
+// <netinet/in.h> must come before <linux/netfilter_ipv4.h> (DEPS.md).
+#include <netinet/in.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6/ip6_tables.h>
+
+#include <cassert>
+#include <utility>
+
+namespace lmesh::net {
+
+struct TcpConnection::WriteRequest {
+  explicit WriteRequest(buffer::ChunkPool& pool) : bytes(pool) {}
+  uv_write_t req;
+  buffer::Buffer bytes;  // keeps the chunks alive until the kernel has the bytes
+};
+
+namespace {
+// Enough for a response head plus a body made of many chunks; more waits for the next write.
+constexpr size_t kMaxIovecs = 64;
+}  // namespace
+
+TcpConnection::TcpConnection(event::Worker& worker, Handler& handler, WatermarkLimits limits)
+    : worker_(worker), handler_(&handler), limits_(limits), queued_(worker.chunks()) {
+  [[maybe_unused]] int rc = tcp_.init(uv_tcp_init, worker.loop());
+  assert(rc == 0);
+  tcp_.get()->data = this;
+}
+
+TcpConnection::~TcpConnection() {
+  // An owner that frees us mid-close must have waited for on_closed(); otherwise the close
+  // callback would reach a freed object.
+  assert(state_ == State::kOpen || state_ == State::kClosed || state_ == State::kFlushing);
+  if (state_ != State::kClosed) tcp_.close();
+}
+
+Result<void> TcpConnection::accept(uv_stream_t* server) {
+  int rc = uv_accept(server, tcp_.stream());
+  if (rc != 0) return fail(Error::from_uv(rc, "accept"));
+  connected_ = true;
+  uv_tcp_nodelay(tcp_.get(), 1);
+  return {};
+}
+
+Result<void> TcpConnection::connect(const SocketAddress& address) {
+  auto* req = new uv_connect_t;
+  int rc = uv_tcp_connect(req, tcp_.get(), address.sockaddr_ptr(), &TcpConnection::on_connect_cb);
+  if (rc != 0) {
+    delete req;
+    return fail(Error::from_uv(rc, "connect to " + address.to_string()));
+  }
+  return {};
+}
+
+void TcpConnection::on_connect_cb(uv_connect_t* req, int status) {
+  auto* self = static_cast<TcpConnection*>(req->handle->data);
+  delete req;
+  if (self == nullptr) return;  // closed while connecting (status is UV_ECANCELED)
+  if (status < 0) {
+    self->handler_->on_error(Error::from_uv(status, "connect"));
+    return;
+  }
+  self->connected_ = true;
+  uv_tcp_nodelay(self->tcp_.get(), 1);
+  self->handler_->on_connected();
+}
+
+void TcpConnection::read_start() {
+  if (reading_ || state_ != State::kOpen) return;
+  if (uv_read_start(tcp_.stream(), &TcpConnection::on_alloc, &TcpConnection::on_read_cb) == 0) {
+    reading_ = true;
+  }
+}
+
+void TcpConnection::read_stop() {
+  if (!reading_) return;
+  uv_read_stop(tcp_.stream());
+  reading_ = false;
+}
+
+void TcpConnection::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
+  auto* self = static_cast<TcpConnection*>(h->data);
+  buffer::Chunk* c = self->worker_.chunks().acquire();
+  buf->base = c->data();
+  buf->len = self->worker_.chunks().chunk_size();
+}
+
+void TcpConnection::on_read_cb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+  buffer::Chunk* chunk = buf->base != nullptr ? buffer::Chunk::from_data(buf->base) : nullptr;
+  auto* self = static_cast<TcpConnection*>(s->data);
+  if (nread > 0 && self != nullptr) {
+    chunk->fill = static_cast<uint32_t>(nread);
+    self->bytes_read_ += static_cast<uint64_t>(nread);
+    if (self->read_counter_ != nullptr) self->read_counter_->inc(static_cast<uint64_t>(nread));
+    self->handler_->on_read(buffer::Slice(chunk, 0, static_cast<size_t>(nread)));
+    return;
+  }
+  if (chunk != nullptr) buffer::ChunkPool::unref(chunk);
+  if (self == nullptr || nread == 0) return;  // nread == 0 is EAGAIN
+  self->reading_ = false;                     // libuv stops reading on EOF and on errors
+  if (nread == UV_EOF) {
+    self->handler_->on_eof();
+  } else {
+    self->handler_->on_error(Error::from_uv(static_cast<int>(nread), "read"));
+  }
+}
+
+void TcpConnection::write(buffer::Buffer& data) {
+  if (state_ == State::kClosing || state_ == State::kClosed || shutdown_wanted_) {
+    data.clear();  // writing after close or FIN: the bytes have nowhere to go
+    return;
+  }
+  if (data.empty()) return;
+  queue_and_flush(data);
+}
+
+void TcpConnection::write(buffer::Slice data) {
+  if (state_ == State::kClosing || state_ == State::kClosed || shutdown_wanted_ || data.empty()) {
+    return;
+  }
+  // Relayed bytes arrive one slice at a time: try the socket without building a Buffer.
+  if (!write_in_flight_ && queued_.empty() && connected_) {
+    uv_buf_t buf = uv_buf_init(const_cast<char*>(data.data()), static_cast<unsigned>(data.size()));
+    int rc = uv_try_write(tcp_.stream(), &buf, 1);
+    if (rc > 0) {
+      account_written(static_cast<size_t>(rc));
+      data.remove_prefix(static_cast<size_t>(rc));
+    }
+    if (data.empty()) return;
+  }
+  queued_bytes_ += data.size();
+  queued_.append(std::move(data));
+  after_queueing();
+}
+
+void TcpConnection::write(std::string_view bytes) {
+  buffer::Buffer b(worker_.chunks());
+  b.append(bytes);
+  write(b);
+}
+
+void TcpConnection::queue_and_flush(buffer::Buffer& data) {
+  if (!write_in_flight_ && queued_.empty() && connected_) {
+    // Fast path: the kernel usually takes everything at once.
+    struct iovec iov[kMaxIovecs];
+    size_t n = data.iovecs(iov, kMaxIovecs);
+    int rc = uv_try_write(tcp_.stream(), reinterpret_cast<uv_buf_t*>(iov),
+                          static_cast<unsigned>(n));
+    if (rc > 0) {
+      data.drain(static_cast<size_t>(rc));
+      account_written(static_cast<size_t>(rc));
+    }
+    // A hard error (EPIPE, ECONNRESET) also falls through: the queued uv_write fails the same
+    // way and reports it from its callback, never from inside this call.
+    if (data.empty()) return;
+  }
+  queued_bytes_ += data.size();
+  queued_.append(std::move(data));
+  after_queueing();
+}
+
+void TcpConnection::after_queueing() {
+  if (!write_in_flight_) start_write_request();
+  if (!above_high_ && write_queue_bytes() > limits_.high) {
+    above_high_ = true;
+    handler_->on_high_watermark();
+  }
+}
+
+void TcpConnection::account_written(size_t n) {
+  bytes_written_ += n;
+  if (write_counter_ != nullptr) write_counter_->inc(n);
+}
+
+void TcpConnection::set_byte_counters(metrics::Counter* read, metrics::Counter* written) {
+  read_counter_ = read;
+  write_counter_ = written;
+  if (read != nullptr) read->inc(bytes_read_);
+  if (written != nullptr) written->inc(bytes_written_);
+}
+
+void TcpConnection::start_write_request() {
+  assert(!write_in_flight_ && !queued_.empty());
+  auto* w = new WriteRequest(worker_.chunks());
+  // Take as many slices as one writev carries; the rest waits for this one to finish.
+  size_t take = 0;
+  for (size_t i = 0; i < queued_.slice_count() && i < kMaxIovecs; ++i) take += queued_.slice(i).size();
+  queued_.move_prefix_to(w->bytes, take);
+  queued_bytes_ -= take;
+  in_flight_bytes_ = take;
+  struct iovec iov[kMaxIovecs];
+  size_t n = w->bytes.iovecs(iov, kMaxIovecs);
+  w->req.data = w;
+  int rc = uv_write(&w->req, tcp_.stream(), reinterpret_cast<uv_buf_t*>(iov),
+                    static_cast<unsigned>(n), &TcpConnection::on_write_cb);
+  if (rc != 0) {
+    // Only fails on a closing handle; the bytes are dropped with it.
+    in_flight_bytes_ = 0;
+    delete w;
+    return;
+  }
+  write_in_flight_ = true;
+}
+
+void TcpConnection::on_write_cb(uv_write_t* req, int status) {
+  auto* w = static_cast<WriteRequest*>(req->data);
+  auto* self = static_cast<TcpConnection*>(req->handle->data);
+  size_t written = w->bytes.size();
+  delete w;
+  if (self == nullptr) return;  // closed: the request was cancelled
+  self->write_in_flight_ = false;
+  self->in_flight_bytes_ = 0;
+  if (status < 0) {
+    self->queued_.clear();
+    self->queued_bytes_ = 0;
+    if (self->state_ == State::kFlushing) {
+      self->finish_close(CloseMode::kNoFlush);
+    } else {
+      self->handler_->on_error(Error::from_uv(status, "write"));
+    }
+    return;
+  }
+  self->account_written(written);
+  self->after_write_progress();
+}
+
+void TcpConnection::after_write_progress() {
+  if (!queued_.empty()) {
+    start_write_request();
+  }
+  if (above_high_ && write_queue_bytes() <= limits_.low) {
+    above_high_ = false;
+    handler_->on_low_watermark();
+  }
+  if (write_in_flight_) return;
+  if (state_ == State::kFlushing) {
+    finish_close(CloseMode::kFlush);
+    return;
+  }
+  if (shutdown_wanted_ && !shutdown_sent_) send_shutdown();
+  if (state_ == State::kOpen) handler_->on_write_drained();
+}
+
+void TcpConnection::shutdown_write() {
+  if (shutdown_wanted_ || state_ != State::kOpen) return;
+  shutdown_wanted_ = true;
+  if (!write_in_flight_ && queued_.empty()) send_shutdown();
+}
+
+void TcpConnection::send_shutdown() {
+  shutdown_sent_ = true;
+  auto* req = new uv_shutdown_t;
+  if (uv_shutdown(req, tcp_.stream(), &TcpConnection::on_shutdown_cb) != 0) delete req;
+}
+
+void TcpConnection::on_shutdown_cb(uv_shutdown_t* req, int) { delete req; }
+
+void TcpConnection::close(CloseMode mode) {
+  if (state_ == State::kClosing || state_ == State::kClosed) return;
+  if (state_ == State::kFlushing && mode == CloseMode::kFlush) return;
+  read_stop();
+  if (mode == CloseMode::kFlush && (write_in_flight_ || !queued_.empty())) {
+    state_ = State::kFlushing;
+    return;
+  }
+  finish_close(mode);
+}
+
+void TcpConnection::finish_close(CloseMode mode) {
+  state_ = State::kClosing;
+  queued_.clear();
+  queued_bytes_ = 0;
+  if (mode == CloseMode::kAbort && connected_) {
+    tcp_.close_reset(&TcpConnection::on_handle_closed, this);
+  } else {
+    tcp_.close(&TcpConnection::on_handle_closed, this);
+  }
+}
+
+void TcpConnection::on_handle_closed(void* ctx) {
+  auto* self = static_cast<TcpConnection*>(ctx);
+  self->state_ = State::kClosed;
+  self->handler_->on_closed();
+}
+
+SocketAddress TcpConnection::local_address() const {
+  sockaddr_storage ss{};
+  int len = sizeof ss;
+  if (!tcp_.open() || uv_tcp_getsockname(tcp_.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    return {};
+  }
+  return SocketAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
+}
+
+SocketAddress TcpConnection::peer_address() const {
+  sockaddr_storage ss{};
+  int len = sizeof ss;
+  if (!tcp_.open() || uv_tcp_getpeername(tcp_.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    return {};
+  }
+  return SocketAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
+}
+
+int TcpConnection::fd() const {
+  uv_os_fd_t fd = -1;
+  if (tcp_.open()) uv_fileno(tcp_.handle(), &fd);
+  return fd;
+}
+
+Result<SocketAddress> TcpConnection::original_destination() const {
+  int s = fd();
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  int rc;
+  if (local_address().family() == AF_INET6) {
+    rc = getsockopt(s, SOL_IPV6, IP6T_SO_ORIGINAL_DST, &ss, &len);
+  } else {
+    rc = getsockopt(s, SOL_IP, SO_ORIGINAL_DST, &ss, &len);
+  }
+  if (rc != 0) {
+    return fail(Error::from_uv(uv_translate_sys_error(errno), "getsockopt(SO_ORIGINAL_DST)"));
+  }
+  return SocketAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
+}
+
+}  // namespace lmesh::net

@@ -1,0 +1,144 @@
+// A TCP connection on one worker loop: pooled reads, a write queue with watermarks,
+// half-close, and the three close modes (STYLE.md §6).
+//
+// Reads land in pooled chunks and reach the Handler as Slices, so an idle connection holds no
+// buffer. Writes first try the socket directly (uv_try_write: no request object, no extra loop
+// turn); only what the kernel does not take is queued, and the queue's size drives the
+// watermark callbacks that pause the peer feeding this connection (backpressure).
+//
+// Lifetime: the owner calls close() and waits for Handler::on_closed() before freeing the
+// TcpConnection (a flushing close outlives the call). Handler callbacks are never invoked from
+// inside a TcpConnection method the owner called, only from libuv callbacks.
+#pragma once
+
+#include <uv.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "common/buffer/buffer.h"
+#include "common/event/uv_handle.h"
+#include "common/event/worker.h"
+#include "common/metrics/counter.h"
+#include "common/net/socket_address.h"
+#include "common/result.h"
+
+namespace lmesh::net {
+
+enum class CloseMode {
+  kFlush,    // write what is queued, then close (FIN)
+  kNoFlush,  // close now; queued bytes are dropped
+  kAbort,    // close now with a RST, so the peer sees the failure
+};
+
+struct WatermarkLimits {
+  size_t high = 256 * 1024;  // above this many queued bytes, on_high_watermark()
+  size_t low = 64 * 1024;    // back at or below this, on_low_watermark()
+};
+
+class TcpConnection {
+ public:
+  class Handler {
+   public:
+    virtual ~Handler() = default;
+    // Bytes arrived; keeping the slice keeps its chunk alive.
+    virtual void on_read(buffer::Slice data) = 0;
+    // The peer sent FIN. This side can still write.
+    virtual void on_eof() = 0;
+    // Connect, read or write failed; the connection is unusable and the owner should close it.
+    virtual void on_error(const Error& error) = 0;
+    virtual void on_connected() {}
+    virtual void on_high_watermark() {}
+    virtual void on_low_watermark() {}
+    // The queue is empty after having held bytes (useful to finish a response, then read on).
+    virtual void on_write_drained() {}
+    // close() has finished: the socket is gone and the owner may free the connection.
+    virtual void on_closed() = 0;
+  };
+
+  TcpConnection(event::Worker& worker, Handler& handler, WatermarkLimits limits = {});
+  // Closes without flushing if the owner never did; on_closed() is then not called.
+  ~TcpConnection();
+  TcpConnection(const TcpConnection&) = delete;
+  TcpConnection& operator=(const TcpConnection&) = delete;
+
+  void set_handler(Handler& handler) { handler_ = &handler; }
+  event::Worker& worker() const { return worker_; }
+
+  // Takes the next pending connection from a listening socket.
+  Result<void> accept(uv_stream_t* server);
+  // Starts connecting; the outcome arrives as on_connected() or on_error(). Bytes written
+  // before the connection is up are queued and sent once it is.
+  Result<void> connect(const SocketAddress& address);
+
+  void read_start();
+  void read_stop();
+  bool reading() const { return reading_; }
+
+  // Queues every byte of `data` (which ends empty).
+  void write(buffer::Buffer& data);
+  void write(buffer::Slice data);
+  void write(std::string_view bytes);  // copies
+
+  // Half-close: send FIN once queued bytes are written. Reading continues.
+  void shutdown_write();
+  void close(CloseMode mode);
+
+  bool closing() const { return state_ != State::kOpen; }
+  bool connected() const { return connected_; }
+  size_t write_queue_bytes() const { return queued_bytes_ + in_flight_bytes_; }
+  bool above_high_watermark() const { return above_high_; }
+  uint64_t bytes_read() const { return bytes_read_; }
+  uint64_t bytes_written() const { return bytes_written_; }
+  // Counts bytes into these as they move (tcp_read_bytes_total, tcp_write_bytes_total), not
+  // at close, so long-lived connections show up in every scrape. Bytes moved before the call
+  // are added at once.
+  void set_byte_counters(metrics::Counter* read, metrics::Counter* written);
+
+  SocketAddress local_address() const;
+  SocketAddress peer_address() const;
+  // The pre-NAT destination of a connection redirected by iptables (SO_ORIGINAL_DST).
+  Result<SocketAddress> original_destination() const;
+  int fd() const;
+
+ private:
+  enum class State { kOpen, kFlushing, kClosing, kClosed };
+  struct WriteRequest;
+
+  static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
+  static void on_read_cb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
+  static void on_connect_cb(uv_connect_t* req, int status);
+  static void on_write_cb(uv_write_t* req, int status);
+  static void on_shutdown_cb(uv_shutdown_t* req, int status);
+  static void on_handle_closed(void* self);
+
+  void queue_and_flush(buffer::Buffer& data);
+  void after_queueing();
+  void account_written(size_t n);
+  void start_write_request();
+  void after_write_progress();
+  void send_shutdown();
+  void finish_close(CloseMode mode);
+
+  event::Worker& worker_;
+  Handler* handler_;
+  WatermarkLimits limits_;
+  event::UvHandle<uv_tcp_t> tcp_;
+  State state_ = State::kOpen;
+  bool connected_ = false;
+  bool reading_ = false;
+  bool above_high_ = false;
+  bool write_in_flight_ = false;
+  bool shutdown_wanted_ = false;
+  bool shutdown_sent_ = false;
+  buffer::Buffer queued_;  // bytes not yet handed to a uv_write
+  size_t queued_bytes_ = 0;
+  size_t in_flight_bytes_ = 0;
+  uint64_t bytes_read_ = 0;
+  uint64_t bytes_written_ = 0;
+  metrics::Counter* read_counter_ = nullptr;
+  metrics::Counter* write_counter_ = nullptr;
+};
+
+}  // namespace lmesh::net

@@ -1,0 +1,219 @@
+#include "proxy/config.h"
+
+#include <algorithm>
+#include <functional>
+#include <string_view>
+#include <thread>
+
+#include "common/config/duration.h"
+
+namespace lmesh::proxy {
+namespace {
+
+// One row per setting: its flag name, what it means, and how it lands in ProxyConfig.
+struct Setting {
+  std::string_view flag;  // without the leading "--"
+  std::string_view value_name;
+  std::string_view help;
+  std::function<Result<void>(ProxyConfig&, std::string_view)> apply;
+};
+
+Result<void> set_address(net::SocketAddress& out, std::string_view v) {
+  auto hp = net::HostPort::parse(v);
+  if (!hp) return fail(hp.error());
+  auto addr = hp->resolve();
+  if (!addr) return fail(addr.error());
+  out = *addr;
+  return {};
+}
+
+Result<void> set_optional_address(std::optional<net::SocketAddress>& out, std::string_view v) {
+  net::SocketAddress a;
+  if (auto ok = set_address(a, v); !ok) return ok;
+  if (a.port() == 0) return fail(ErrorCode::kInvalidArgument, "a target needs a non-zero port");
+  out = a;
+  return {};
+}
+
+Result<void> set_duration(milliseconds& out, std::string_view v) {
+  auto d = config::parse_duration(v);
+  if (!d) return fail(d.error());
+  out = *d;
+  return {};
+}
+
+template <class T>
+Result<void> set_number(T& out, std::string_view v, uint64_t min, uint64_t max) {
+  auto n = config::parse_unsigned(v, min, max);
+  if (!n) return fail(n.error());
+  out = static_cast<T>(*n);
+  return {};
+}
+
+Result<void> set_ports(std::vector<uint16_t>& out, std::string_view v) {
+  std::vector<uint16_t> ports;
+  while (!v.empty()) {
+    auto comma = v.find(',');
+    std::string_view item = v.substr(0, comma);
+    v = comma == std::string_view::npos ? std::string_view() : v.substr(comma + 1);
+    if (item.empty()) continue;
+    auto n = config::parse_unsigned(item, 1, 65535);
+    if (!n) return fail(n.error());
+    ports.push_back(static_cast<uint16_t>(*n));
+  }
+  std::sort(ports.begin(), ports.end());
+  out = std::move(ports);
+  return {};
+}
+
+const std::vector<Setting>& settings() {
+  static const std::vector<Setting> kSettings = {
+      {"outbound-listen", "ADDR", "outbound listener (default 127.0.0.1:4140)",
+       [](ProxyConfig& c, std::string_view v) { return set_address(c.outbound_listen, v); }},
+      {"inbound-listen", "ADDR", "inbound listener (default 0.0.0.0:4143)",
+       [](ProxyConfig& c, std::string_view v) { return set_address(c.inbound_listen, v); }},
+      {"admin-listen", "ADDR", "admin server: /live /ready /metrics (default 0.0.0.0:4191)",
+       [](ProxyConfig& c, std::string_view v) { return set_address(c.admin_listen, v); }},
+      {"workers", "N", "worker threads, one event loop each (default: number of cores)",
+       [](ProxyConfig& c, std::string_view v) { return set_number(c.workers, v, 1, 256); }},
+      {"outbound-target", "HOST:PORT", "send all outbound connections here (explicit mode)",
+       [](ProxyConfig& c, std::string_view v) {
+         return set_optional_address(c.outbound_target, v);
+       }},
+      {"inbound-forward", "HOST:PORT",
+       "send all inbound connections here (default 127.0.0.1:<original port>)",
+       [](ProxyConfig& c, std::string_view v) {
+         return set_optional_address(c.inbound_forward, v);
+       }},
+      {"detect-timeout", "DURATION", "wait for first bytes before relaying opaquely (10s)",
+       [](ProxyConfig& c, std::string_view v) { return set_duration(c.detect_timeout, v); }},
+      {"opaque-ports", "LIST", "ports relayed without detection (25,587,3306,4444,5432,...)",
+       [](ProxyConfig& c, std::string_view v) { return set_ports(c.opaque_ports, v); }},
+      {"max-header-bytes", "N", "request heads above this get 431 (65536)",
+       [](ProxyConfig& c, std::string_view v) {
+         return set_number(c.max_header_bytes, v, 256, 16 << 20);
+       }},
+      {"header-timeout", "DURATION", "request head deadline, else 408 (10s)",
+       [](ProxyConfig& c, std::string_view v) { return set_duration(c.header_timeout, v); }},
+      {"upstream-timeout", "DURATION", "upstream response head deadline, else 504 (15s)",
+       [](ProxyConfig& c, std::string_view v) { return set_duration(c.upstream_timeout, v); }},
+      {"connect-timeout", "DURATION", "upstream connect deadline, else 504 (3s)",
+       [](ProxyConfig& c, std::string_view v) { return set_duration(c.connect_timeout, v); }},
+      {"idle-timeout", "DURATION", "close connections idle this long (1h)",
+       [](ProxyConfig& c, std::string_view v) { return set_duration(c.idle_timeout, v); }},
+      {"pool-idle-timeout", "DURATION", "close pooled upstream connections idle this long (10s)",
+       [](ProxyConfig& c, std::string_view v) { return set_duration(c.pool_idle_timeout, v); }},
+      {"pool-max-idle", "N", "idle upstream connections kept per endpoint per worker (64)",
+       [](ProxyConfig& c, std::string_view v) {
+         return set_number(c.pool_max_idle, v, 0, 100000);
+       }},
+      {"connection-buffer-bytes", "N", "per-connection write queue cap (262144)",
+       [](ProxyConfig& c, std::string_view v) {
+         return set_number(c.connection_buffer_bytes, v, 16 << 10, 64 << 20);
+       }},
+      {"shutdown-grace", "DURATION", "time in-flight work gets after SIGTERM (30s)",
+       [](ProxyConfig& c, std::string_view v) { return set_duration(c.shutdown_grace, v); }},
+      {"log-level", "LEVEL", "trace, debug, info, warn, error, off (info)",
+       [](ProxyConfig& c, std::string_view v) -> Result<void> {
+         if (auto ok = log::check_level(v); !ok) return ok;
+         c.log_level = std::string(v);
+         return {};
+       }},
+      {"log-format", "FORMAT", "text or json (text)",
+       [](ProxyConfig& c, std::string_view v) -> Result<void> {
+         auto f = log::parse_format(v);
+         if (!f) return fail(f.error());
+         c.log_format = *f;
+         return {};
+       }},
+  };
+  return kSettings;
+}
+
+std::string env_name(std::string_view flag) {
+  std::string name = "LMESH_PROXY_";
+  for (char ch : flag) name += ch == '-' ? '_' : static_cast<char>(std::toupper(ch));
+  return name;
+}
+
+Error bad_setting(std::string_view source, std::string_view value, const Error& why) {
+  return Error::wrap(why, "invalid " + std::string(source) + " '" + std::string(value) + "'");
+}
+
+ProxyConfig defaults() {
+  ProxyConfig c;
+  c.outbound_listen = *net::SocketAddress::parse("127.0.0.1:4140");
+  c.inbound_listen = *net::SocketAddress::parse("0.0.0.0:4143");
+  c.admin_listen = *net::SocketAddress::parse("0.0.0.0:4191");
+  c.workers = std::max(1u, std::thread::hardware_concurrency());
+  return c;
+}
+
+}  // namespace
+
+bool ProxyConfig::is_opaque_port(uint16_t port) const {
+  return std::binary_search(opaque_ports.begin(), opaque_ports.end(), port);
+}
+
+Result<ParsedArgs> parse_args(const std::vector<std::string>& args, GetEnvFn getenv_fn) {
+  ParsedArgs parsed{defaults(), false};
+  // The environment first, so that flags on the command line win.
+  for (const Setting& s : settings()) {
+    std::string name = env_name(s.flag);
+    const char* v = getenv_fn(name.c_str());
+    if (v == nullptr) continue;
+    if (auto ok = s.apply(parsed.config, v); !ok) return fail(bad_setting(name, v, ok.error()));
+  }
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      parsed.help = true;
+      return parsed;
+    }
+    if (!arg.starts_with("--")) {
+      return fail(ErrorCode::kInvalidArgument, "unexpected argument '" + std::string(arg) + "'");
+    }
+    std::string_view name = arg.substr(2);
+    std::string_view value;
+    bool has_value = false;
+    if (auto eq = name.find('='); eq != std::string_view::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_value = true;
+    }
+    auto it = std::find_if(settings().begin(), settings().end(),
+                           [&](const Setting& s) { return s.flag == name; });
+    if (it == settings().end()) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "unknown flag '--" + std::string(name) + "' (see --help)");
+    }
+    if (!has_value) {
+      if (i + 1 >= args.size()) {
+        return fail(ErrorCode::kInvalidArgument,
+                    "flag '--" + std::string(name) + "' needs a value " + std::string(it->value_name));
+      }
+      value = args[++i];
+    }
+    if (auto ok = it->apply(parsed.config, value); !ok) {
+      return fail(bad_setting("--" + std::string(name), value, ok.error()));
+    }
+  }
+  return parsed;
+}
+
+std::string usage() {
+  std::string out =
+      "usage: lmesh-proxy [flags]\n\n"
+      "The lmesh sidecar proxy. Every flag can also be set as an environment variable\n"
+      "LMESH_PROXY_<FLAG> (e.g. LMESH_PROXY_OUTBOUND_LISTEN); flags win over the environment.\n"
+      "Durations take a unit: 500ms, 10s, 5m, 1h (0 disables).\n\nflags:\n";
+  for (const Setting& s : settings()) {
+    std::string left = "  --" + std::string(s.flag) + " " + std::string(s.value_name);
+    left.resize(std::max<size_t>(left.size() + 2, 36), ' ');
+    out += left + std::string(s.help) + "\n";
+  }
+  out += "  --help                            this text\n";
+  return out;
+}
+
+}  // namespace lmesh::proxy

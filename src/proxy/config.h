@@ -1,0 +1,78 @@
+// Everything the proxy can be told, parsed in one place (STYLE.md §10): command-line flags
+// and LMESH_PROXY_* environment variables (how a sidecar is configured) become one immutable
+// ProxyConfig. A bad value stops the proxy at start-up with a message naming the setting.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/log/log.h"
+#include "common/net/socket_address.h"
+#include "common/result.h"
+
+namespace lmesh::proxy {
+
+using std::chrono::milliseconds;
+
+struct ProxyConfig {
+  // Where applications' outgoing connections arrive (iptables REDIRECT target).
+  net::SocketAddress outbound_listen;
+  // Where connections to the application arrive, from other proxies or unmeshed clients.
+  net::SocketAddress inbound_listen;
+  // /live, /ready, /metrics.
+  net::SocketAddress admin_listen;
+  // Worker threads, each with its own event loop and its own copy of every listener.
+  unsigned workers = 1;
+
+  // Explicit outbound mode: every outbound connection goes here (no iptables needed).
+  std::optional<net::SocketAddress> outbound_target;
+  // Every inbound connection goes here; unset means 127.0.0.1:<original destination port>.
+  std::optional<net::SocketAddress> inbound_forward;
+
+  // How long protocol detection waits for the client's first bytes before relaying opaquely
+  // (server-speaks-first protocols such as SMTP or MySQL send nothing first).
+  milliseconds detect_timeout{10'000};
+  // Destination ports relayed as bytes without detection (Linkerd's defaults).
+  std::vector<uint16_t> opaque_ports{25, 587, 3306, 4444, 5432, 6379, 9300, 11211};
+
+  // Request heads larger than this are answered 431.
+  uint32_t max_header_bytes = 64 * 1024;
+  // A request head must be complete this long after its first byte (slowloris), else 408.
+  milliseconds header_timeout{10'000};
+  // The upstream must start its response this long after the request went out, else 504.
+  milliseconds upstream_timeout{15'000};
+  // Connecting upstream may take this long, else 504.
+  milliseconds connect_timeout{3'000};
+  // Connections with no traffic for this long are closed (0: never).
+  milliseconds idle_timeout{3'600'000};
+  // Pooled upstream HTTP/1 connections idle this long are closed.
+  milliseconds pool_idle_timeout{10'000};
+  // Idle upstream connections kept per endpoint per worker.
+  uint32_t pool_max_idle = 64;
+  // Bytes a connection may queue for writing before its peer stops being read: the bound on
+  // memory per connection.
+  uint32_t connection_buffer_bytes = 256 * 1024;
+  // After SIGTERM/SIGINT, how long in-flight requests may take before connections are closed.
+  milliseconds shutdown_grace{30'000};
+
+  std::string log_level = "info";
+  log::Format log_format = log::Format::kText;
+
+  bool is_opaque_port(uint16_t port) const;
+};
+
+// Parsed flags, or the request to print help, or an error naming the bad setting.
+struct ParsedArgs {
+  ProxyConfig config;
+  bool help = false;
+};
+
+// `env` lookups go through `getenv_fn` so tests can supply an environment.
+using GetEnvFn = const char* (*)(const char*);
+Result<ParsedArgs> parse_args(const std::vector<std::string>& args, GetEnvFn getenv_fn);
+std::string usage();
+
+}  // namespace lmesh::proxy

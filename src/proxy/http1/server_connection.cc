@@ -1,0 +1,499 @@
+#include "proxy/http1/server_connection.h"
+
+#include <spdlog/spdlog.h>
+
+#include "common/http/h1/encoder.h"
+#include "proxy/opaque/tcp_relay.h"
+#include "proxy/proxy_worker.h"
+
+namespace lmesh::proxy {
+namespace h1 = http::h1;
+using Outcome = h1::Parser::Outcome;
+
+namespace {
+
+// Methods a client may safely send twice (RFC 9110 §9.2.2) and that carry no body here: the
+// only requests replayed when a pooled connection turns out to be dead.
+bool replayable(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE";
+}
+
+bool client_caused(ProxyError e) {
+  return e == ProxyError::kMalformed || e == ProxyError::kHeaderTooLarge ||
+         e == ProxyError::kHeaderTimeout || e == ProxyError::kNoDestination ||
+         e == ProxyError::kUnsupported;
+}
+
+}  // namespace
+
+Http1ServerConnection::Http1ServerConnection(ProxyWorker& worker, Direction direction,
+                                             MeteredSocket downstream,
+                                             const ConnectionTarget& target)
+    : ProxyConnection(worker),
+      direction_(direction),
+      downstream_(std::move(downstream)),
+      target_(target),
+      parser_(h1::Parser::Kind::kRequest, *this, worker.config().max_header_bytes),
+      pending_(worker.worker().chunks()),
+      to_upstream_(worker.worker().chunks()),
+      out_(worker.worker().chunks()),
+      timer_(worker.worker().loop(), [this] { on_timer(); }) {
+  downstream_.tcp->set_handler(*this);
+}
+
+Http1ServerConnection::~Http1ServerConnection() = default;
+
+void Http1ServerConnection::start(buffer::Buffer initial) {
+  pending_.append(std::move(initial));
+  enter_idle();
+  process_input();
+}
+
+// ---- reading requests ----
+
+void Http1ServerConnection::on_read(buffer::Slice data) {
+  pending_.append(std::move(data));
+  process_input();
+}
+
+bool Http1ServerConnection::parsing_allowed() const {
+  return state_ != State::kClosing && parser_hold_ == ParserHold::kNone;
+}
+
+void Http1ServerConnection::process_input() {
+  while (!pending_.empty() && parsing_allowed()) {
+    auto [consumed, outcome] = parser_.feed(pending_.slice(0));
+    pending_.drain(consumed);
+    if (state_ == State::kClosing) return;
+    if (outcome == Outcome::kMessageComplete) parser_hold_ = ParserHold::kPaused;
+    if (outcome == Outcome::kUpgrade) parser_hold_ = ParserHold::kUpgrade;
+    if (outcome == Outcome::kError) {
+      respond_error(parser_.error() == h1::Parser::Error::kHeadTooLarge
+                        ? ProxyError::kHeaderTooLarge
+                        : ProxyError::kMalformed,
+                    Error(ErrorCode::kProtocol, parser_.error_reason()));
+      return;
+    }
+  }
+  if (state_ == State::kIdle && parser_.in_message()) {
+    // The first byte of a request: from now on its head has --header-timeout to arrive, however
+    // slowly it trickles in (slowloris).
+    state_ = State::kHead;
+    timer_.disarm();
+    if (worker_.config().header_timeout.count() > 0) timer_.arm(worker_.config().header_timeout);
+  }
+  update_reading();
+}
+
+void Http1ServerConnection::update_reading() {
+  if (state_ == State::kClosing || downstream_eof_) return;
+  // Read while nothing waits unparsed, except that a request body is not read faster than the
+  // upstream takes it, nor while the upstream is still being found.
+  bool body_blocked = state_ == State::kExchange && !request_done_ &&
+                      (upstream_paused_us_ || upstream_ == nullptr);
+  if (pending_.empty() && !body_blocked) {
+    downstream_.tcp->read_start();
+  } else {
+    downstream_.tcp->read_stop();
+  }
+}
+
+void Http1ServerConnection::on_head() {
+  timer_.disarm();
+  state_ = State::kExchange;
+  request_done_ = false;
+  response_started_ = false;
+  switching_ = false;
+  framing_ = Framing::kNone;
+  status_ = 0;
+  attempts_ = 0;
+  upstream_reused_ = false;
+  start_ns_ = uv_hrtime();
+
+  http::RequestHead& req = parser_.request();
+  // HTTP/2 over cleartext upgrade is declined: the request is answered over HTTP/1.1, which
+  // RFC 9113 §3.1 allows (clients use prior knowledge instead).
+  if (req.upgrade && req.headers.has_token("upgrade", "h2c")) parser_.decline_upgrade();
+
+  auto authority = request_authority(req);
+  std::string_view authority_label =
+      authority ? *authority : std::string_view();
+  std::string fallback;
+  if (!authority && target_.destination) {
+    fallback = target_.destination->to_string();
+    authority_label = fallback;
+  }
+  if (!route_ || route_->authority != authority_label) {
+    route_ = worker_.metrics().route(direction_, authority_label, TlsLabel::kFalse);
+    response_counter_ = nullptr;
+  }
+  route_->requests->inc();
+  request_counted_ = true;
+
+  if (req.method == "CONNECT") {
+    respond_error(ProxyError::kUnsupported,
+                  Error(ErrorCode::kInvalidArgument, "CONNECT is not proxied"));
+    return;
+  }
+  if (target_.destination) {
+    endpoint_ = *target_.destination;
+  } else {
+    std::optional<net::HostPort> hp;
+    if (direction_ == Direction::kOutbound && authority) hp = parse_authority(*authority);
+    if (!hp) {
+      respond_error(ProxyError::kNoDestination,
+                    Error(ErrorCode::kNotFound, "request names no usable authority"));
+      return;
+    }
+    if (auto numeric = net::SocketAddress::parse(hp->to_string())) {
+      endpoint_ = *numeric;
+    } else {
+      auto started = net::Resolution::start(
+          worker_.worker().loop(), *hp,
+          [this](Result<net::SocketAddress> r) { resolved(std::move(r)); });
+      if (!started) {
+        respond_error(ProxyError::kConnectFailed, started.error());
+        return;
+      }
+      resolution_ = std::move(*started);
+    }
+  }
+  encode_request_head();
+  if (endpoint_) connect_upstream();
+}
+
+void Http1ServerConnection::resolved(Result<net::SocketAddress> endpoint) {
+  resolution_.reset();
+  if (!endpoint) {
+    respond_error(ProxyError::kConnectFailed, endpoint.error());
+    return;
+  }
+  endpoint_ = *endpoint;
+  connect_upstream();
+  process_input();
+}
+
+void Http1ServerConnection::encode_request_head() {
+  const http::RequestHead& req = parser_.request();
+  std::string_view target = origin_form(req.target);
+  bool absolute_form = target.size() != req.target.size();
+  auto authority = request_authority(req);
+  h1::append_request_line(to_upstream_, req.method, target);
+  // An absolute-form target names the authority; Host must agree with it (RFC 9112 §3.2.2).
+  h1::append_end_to_end_fields(to_upstream_, req.headers, absolute_form ? "host" : "");
+  if ((absolute_form || !req.headers.has("host")) && authority) {
+    h1::append_field(to_upstream_, "Host", *authority);
+  }
+  if (req.upgrade) {
+    h1::append_field(to_upstream_, "Connection", "Upgrade");
+    h1::append_field(to_upstream_, "Upgrade", req.headers.get("upgrade").value_or(""));
+  }
+  if (req.framing == http::BodyFraming::kChunked) {
+    h1::append_field(to_upstream_, "Transfer-Encoding", "chunked");
+  }
+  h1::end_head(to_upstream_);
+}
+
+void Http1ServerConnection::connect_upstream() {
+  const http::RequestHead& req = parser_.request();
+  upstream_ = &worker_.pool(direction_).acquire(*endpoint_, *this, req.method == "HEAD");
+  upstream_reused_ = upstream_->reused();
+  ++attempts_;
+  flush_request();
+  if (request_done_) upstream_->request_complete();
+  update_reading();
+}
+
+void Http1ServerConnection::flush_request() {
+  if (upstream_ != nullptr && !to_upstream_.empty()) upstream_->tcp().write(to_upstream_);
+}
+
+void Http1ServerConnection::on_body(buffer::Slice data) {
+  if (parser_.request().framing == http::BodyFraming::kChunked) {
+    h1::append_chunk(to_upstream_, std::move(data));
+  } else {
+    to_upstream_.append(std::move(data));
+  }
+  flush_request();
+}
+
+void Http1ServerConnection::on_message_complete() {
+  request_done_ = true;
+  if (parser_.request().framing == http::BodyFraming::kChunked) {
+    h1::append_last_chunk(to_upstream_, parser_.trailers());
+  }
+  flush_request();
+  if (upstream_ != nullptr) upstream_->request_complete();
+}
+
+// ---- responses ----
+
+void Http1ServerConnection::on_upstream_head(http::ResponseHead& head) {
+  const http::RequestHead& req = parser_.request();
+  bool client_http11 = req.version_major == 1 && req.version_minor >= 1;
+  if (head.informational()) {
+    if (head.status == 101) {
+      if (!req.upgrade) return;  // an unasked-for switch: on_upstream_upgrade() refuses it
+      switching_ = true;
+      h1::append_status_line(out_, head.status, head.reason);
+      h1::append_end_to_end_fields(out_, head.headers);
+      h1::append_field(out_, "Connection", "Upgrade");
+      h1::append_field(out_, "Upgrade", head.headers.get("upgrade").value_or(""));
+      h1::end_head(out_);
+      downstream_.tcp->write(out_);
+      return;
+    }
+    // 1xx responses are not for HTTP/1.0 clients (RFC 9110 §15.2).
+    if (!client_http11) return;
+    h1::append_status_line(out_, head.status, head.reason);
+    h1::append_end_to_end_fields(out_, head.headers);
+    h1::end_head(out_);
+    downstream_.tcp->write(out_);
+    return;
+  }
+
+  response_started_ = true;
+  status_ = head.status;
+  route_->latency_ms->observe(static_cast<double>(uv_hrtime() - start_ns_) / 1e6);
+
+  switch (head.framing) {
+    case http::BodyFraming::kNone: framing_ = Framing::kNone; break;
+    case http::BodyFraming::kContentLength: framing_ = Framing::kLength; break;
+    case http::BodyFraming::kChunked:
+    case http::BodyFraming::kUntilClose:
+      // An HTTP/1.1 client gets chunks; an HTTP/1.0 one can only see the end as a close.
+      framing_ = client_http11 ? Framing::kChunked : Framing::kClose;
+      break;
+  }
+  bool keep_alive = req.keep_alive && !close_after_response_ && !worker_.draining() &&
+                    framing_ != Framing::kClose && !downstream_eof_;
+  if (!keep_alive) close_after_response_ = true;
+
+  h1::append_status_line(out_, head.status,
+                         head.reason.empty() ? h1::reason_phrase(head.status) : head.reason);
+  h1::append_end_to_end_fields(out_, head.headers);
+  if (framing_ == Framing::kChunked) h1::append_field(out_, "Transfer-Encoding", "chunked");
+  if (!keep_alive) {
+    h1::append_field(out_, "Connection", "close");
+  } else if (!client_http11) {
+    h1::append_field(out_, "Connection", "keep-alive");
+  }
+  h1::end_head(out_);
+  downstream_.tcp->write(out_);
+}
+
+void Http1ServerConnection::on_upstream_body(buffer::Slice data) {
+  switch (framing_) {
+    case Framing::kChunked:
+      h1::append_chunk(out_, std::move(data));
+      downstream_.tcp->write(out_);
+      break;
+    case Framing::kLength:
+    case Framing::kClose:
+      downstream_.tcp->write(std::move(data));
+      break;
+    case Framing::kNone:
+      break;
+  }
+}
+
+void Http1ServerConnection::on_upstream_complete(const http::HeaderMap& trailers) {
+  if (framing_ == Framing::kChunked) {
+    h1::append_last_chunk(out_, trailers);
+    downstream_.tcp->write(out_);
+  }
+  count_response(status_, status_ >= 500);
+  UpstreamConnection* up = upstream_;
+  upstream_ = nullptr;
+  worker_.pool(direction_).release(*up);
+  finish_exchange();
+}
+
+void Http1ServerConnection::on_upstream_upgrade(buffer::Slice leftover) {
+  if (!switching_) {
+    // 101 for a request that did not ask to switch: nothing sane can follow.
+    UpstreamConnection* up = std::exchange(upstream_, nullptr);
+    up->detach();
+    respond_error(ProxyError::kUpstreamMalformed,
+                  Error(ErrorCode::kProtocol, "101 Switching Protocols without an Upgrade"));
+    return;
+  }
+  count_response(101, false);
+  MeteredSocket upstream = worker_.pool(direction_).take_socket(*upstream_);
+  upstream_ = nullptr;
+  buffer::Buffer to_downstream(worker_.worker().chunks());
+  to_downstream.append(std::move(leftover));
+  state_ = State::kClosing;
+  timer_.disarm();
+  TcpRelay::join(worker_, std::move(downstream_), std::move(pending_), std::move(upstream),
+                 std::move(to_downstream));
+  release();
+}
+
+bool Http1ServerConnection::retry_allowed(ProxyError reason) const {
+  // A pooled connection the server closed just as we reused it fails before any response
+  // byte; replaying then is what every HTTP client does (RFC 9110 §9.2.2).
+  const http::RequestHead& req = parser_.request();
+  return reason == ProxyError::kUpstreamReset && upstream_reused_ && !response_started_ &&
+         request_done_ && req.framing == http::BodyFraming::kNone && replayable(req.method) &&
+         attempts_ < 2;
+}
+
+void Http1ServerConnection::on_upstream_failed(ProxyError reason, const Error& cause) {
+  upstream_ = nullptr;
+  if (retry_allowed(reason)) {
+    spdlog::debug("{} request to {} failed on a reused connection ({}); retrying once",
+                  to_string(direction_), endpoint_->to_string(), cause.describe());
+    to_upstream_.clear();
+    encode_request_head();
+    connect_upstream();
+    return;
+  }
+  respond_error(reason, cause);
+}
+
+void Http1ServerConnection::on_upstream_backed_up() {
+  upstream_paused_us_ = true;
+  update_reading();
+}
+
+void Http1ServerConnection::on_upstream_drained() {
+  upstream_paused_us_ = false;
+  update_reading();
+}
+
+void Http1ServerConnection::on_high_watermark() {
+  // The client reads slower than the upstream sends: stop reading the upstream.
+  if (upstream_ != nullptr) upstream_->tcp().read_stop();
+}
+
+void Http1ServerConnection::on_low_watermark() {
+  if (upstream_ != nullptr) upstream_->tcp().read_start();
+}
+
+void Http1ServerConnection::finish_exchange() {
+  if (close_after_response_ || !request_done_ || downstream_eof_) {
+    close(net::CloseMode::kFlush);
+    return;
+  }
+  endpoint_.reset();
+  to_upstream_.clear();
+  if (parser_hold_ == ParserHold::kPaused) parser_.resume();
+  if (parser_hold_ == ParserHold::kUpgrade) parser_.resume_after_upgrade();
+  parser_hold_ = ParserHold::kNone;
+  enter_idle();
+  process_input();  // a pipelined request may be waiting
+}
+
+void Http1ServerConnection::enter_idle() {
+  state_ = State::kIdle;
+  request_counted_ = false;
+  timer_.disarm();
+  if (worker_.config().idle_timeout.count() > 0) timer_.arm(worker_.config().idle_timeout);
+}
+
+// ---- errors: the one place a failure becomes an HTTP response ----
+
+void Http1ServerConnection::log_error(ProxyError reason, const Error& cause) {
+  uint64_t suppressed = 0;
+  if (!worker_.log_limiter().allow(reason, uv_now(worker_.worker().loop()), &suppressed)) return;
+  auto level = client_caused(reason) ? spdlog::level::info : spdlog::level::warn;
+  spdlog::log(level, "{} {} from {}: {}{}", to_string(direction_), info(reason).header,
+              downstream_.tcp->peer_address().to_string(), cause.describe(),
+              suppressed > 0 ? fmt::format(" ({} similar suppressed)", suppressed) : "");
+}
+
+void Http1ServerConnection::respond_error(ProxyError reason, const Error& cause) {
+  worker_.metrics().count_error(direction_, reason);
+  log_error(reason, cause);
+  if (upstream_ != nullptr) std::exchange(upstream_, nullptr)->detach();
+  resolution_.reset();
+  if (response_started_) {
+    // The client already has part of a response: only a reset tells it the rest is missing.
+    count_response(status_, true);
+    close(net::CloseMode::kAbort);
+    return;
+  }
+  const ProxyErrorInfo& i = info(reason);
+  response_started_ = true;
+  status_ = i.status;
+  // After a malformed or timed-out request the byte stream cannot be trusted; after an
+  // upstream failure it can, if the whole request has been read.
+  bool keep_alive = !client_caused(reason) && request_done_ && parser_.request().keep_alive &&
+                    !close_after_response_ && !worker_.draining() && !downstream_eof_;
+  if (!keep_alive) close_after_response_ = true;
+  std::string body = std::string(i.header) + "\n";
+  h1::append_status_line(out_, i.status, h1::reason_phrase(i.status));
+  h1::append_field(out_, "lmesh-proxy-error", i.header);
+  h1::append_field(out_, "Content-Type", "text/plain");
+  h1::append_content_length(out_, body.size());
+  if (!keep_alive) h1::append_field(out_, "Connection", "close");
+  h1::end_head(out_);
+  out_.append(body);
+  downstream_.tcp->write(out_);
+  count_response(i.status, true);
+  if (keep_alive) {
+    finish_exchange();
+  } else {
+    close(net::CloseMode::kFlush);
+  }
+}
+
+void Http1ServerConnection::count_response(uint16_t status, bool failure) {
+  if (!request_counted_ || !route_) return;
+  if (response_counter_ == nullptr || response_counter_status_ != status) {
+    response_counter_ = &worker_.metrics().response(*route_, status, failure);
+    response_counter_status_ = status;
+  }
+  response_counter_->inc();
+}
+
+// ---- connection lifecycle ----
+
+void Http1ServerConnection::on_timer() {
+  if (state_ == State::kHead) {
+    respond_error(ProxyError::kHeaderTimeout,
+                  Error(ErrorCode::kTimeout, "request head not complete in time"));
+  } else if (state_ == State::kIdle) {
+    close(net::CloseMode::kFlush);
+  }
+}
+
+void Http1ServerConnection::on_eof() {
+  downstream_eof_ = true;
+  if (state_ == State::kExchange && request_done_) {
+    // The client half-closed after its request: answer, then close.
+    close_after_response_ = true;
+  } else {
+    // Idle, mid-head or mid-body: there is nothing left to answer.
+    close(state_ == State::kExchange ? net::CloseMode::kNoFlush : net::CloseMode::kFlush);
+  }
+}
+
+void Http1ServerConnection::on_error(const Error& error) {
+  spdlog::debug("{} client connection failed: {}", to_string(direction_), error.describe());
+  close(net::CloseMode::kNoFlush);
+}
+
+void Http1ServerConnection::close(net::CloseMode mode) {
+  if (state_ == State::kClosing) return;
+  state_ = State::kClosing;
+  timer_.disarm();
+  resolution_.reset();
+  if (upstream_ != nullptr) std::exchange(upstream_, nullptr)->detach();
+  downstream_.tcp->close(mode);
+}
+
+void Http1ServerConnection::on_closed() { release(); }
+
+void Http1ServerConnection::drain() {
+  if (state_ == State::kIdle && pending_.empty()) {
+    close(net::CloseMode::kFlush);
+  } else {
+    close_after_response_ = true;
+  }
+}
+
+void Http1ServerConnection::abort() { close(net::CloseMode::kAbort); }
+
+}  // namespace lmesh::proxy

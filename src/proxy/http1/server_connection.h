@@ -1,0 +1,125 @@
+// The downstream side of HTTP/1.x: one client connection, one request at a time.
+//
+// Requests are parsed with llhttp and forwarded to an upstream connection from the worker's
+// pool; responses come back through the UpstreamConnection::Observer callbacks. Pipelined
+// requests wait, unparsed, until the exchange before them has finished, so responses leave in
+// order and memory stays bounded. Heads are rebuilt (hop-by-hop fields dropped, framing chosen
+// per connection); bodies pass through as Slices. Errors the proxy answers itself are built in
+// one place, respond_error().
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "common/buffer/buffer.h"
+#include "common/event/timer.h"
+#include "common/http/h1/parser.h"
+#include "common/net/resolver.h"
+#include "common/net/tcp_connection.h"
+#include "proxy/direction.h"
+#include "proxy/http1/upstream_connection.h"
+#include "proxy/proxy_connection.h"
+#include "proxy/proxy_metrics.h"
+#include "proxy/routing.h"
+#include "proxy/tcp_meter.h"
+
+namespace lmesh::proxy {
+
+class Http1ServerConnection final : public ProxyConnection,
+                                    private net::TcpConnection::Handler,
+                                    private http::h1::Parser::Handler,
+                                    private UpstreamConnection::Observer {
+ public:
+  Http1ServerConnection(ProxyWorker& worker, Direction direction, MeteredSocket downstream,
+                        const ConnectionTarget& target);
+  ~Http1ServerConnection() override;
+
+  // Parses `initial` (bytes read during detection) and reads on.
+  void start(buffer::Buffer initial);
+
+  void drain() override;
+  void abort() override;
+
+ private:
+  enum class State {
+    kIdle,      // between requests, nothing received
+    kHead,      // a request head is arriving
+    kExchange,  // a request is being forwarded and/or answered
+    kClosing,
+  };
+  // How the response body is delimited towards the client.
+  enum class Framing { kNone, kLength, kChunked, kClose };
+
+  // net::TcpConnection::Handler (downstream)
+  void on_read(buffer::Slice data) override;
+  void on_eof() override;
+  void on_error(const Error& error) override;
+  void on_high_watermark() override;
+  void on_low_watermark() override;
+  void on_closed() override;
+  // http::h1::Parser::Handler (requests)
+  void on_head() override;
+  void on_body(buffer::Slice data) override;
+  void on_message_complete() override;
+  // UpstreamConnection::Observer
+  void on_upstream_head(http::ResponseHead& head) override;
+  void on_upstream_body(buffer::Slice data) override;
+  void on_upstream_complete(const http::HeaderMap& trailers) override;
+  void on_upstream_upgrade(buffer::Slice leftover) override;
+  void on_upstream_failed(ProxyError reason, const Error& cause) override;
+  void on_upstream_backed_up() override;
+  void on_upstream_drained() override;
+
+  void process_input();
+  bool parsing_allowed() const;
+  void update_reading();
+  void resolved(Result<net::SocketAddress> endpoint);
+  void connect_upstream();
+  void encode_request_head();
+  void flush_request();
+  void finish_exchange();
+  void respond_error(ProxyError reason, const Error& cause);
+  void count_response(uint16_t status, bool failure);
+  void close(net::CloseMode mode);
+  void enter_idle();
+  void on_timer();
+  void log_error(ProxyError reason, const Error& cause);
+  bool retry_allowed(ProxyError reason) const;
+
+  Direction direction_;
+  MeteredSocket downstream_;
+  ConnectionTarget target_;
+  http::h1::Parser parser_;
+  buffer::Buffer pending_;      // read but not parsed yet (pipelined requests wait here)
+  buffer::Buffer to_upstream_;  // encoded request bytes not yet handed to an upstream
+  buffer::Buffer out_;          // response bytes being assembled for the client
+  event::Timer timer_;          // idle or header deadline, by state
+  State state_ = State::kIdle;
+  bool downstream_eof_ = false;
+  // What the last feed() left the parser waiting for.
+  enum class ParserHold { kNone, kPaused, kUpgrade } parser_hold_ = ParserHold::kNone;
+
+  // The current exchange.
+  std::optional<net::SocketAddress> endpoint_;
+  std::unique_ptr<net::Resolution> resolution_;
+  UpstreamConnection* upstream_ = nullptr;
+  bool upstream_reused_ = false;
+  int attempts_ = 0;
+  bool request_counted_ = false;  // request_total has this request (its head was parsed)
+  bool request_done_ = false;
+  bool response_started_ = false;  // a final response head went to the client
+  bool switching_ = false;         // 101 went to the client; the connection becomes a tunnel
+  bool close_after_response_ = false;
+  bool upstream_paused_us_ = false;  // upstream's write queue is full: downstream not read
+  Framing framing_ = Framing::kNone;
+  uint64_t start_ns_ = 0;
+  uint16_t status_ = 0;
+
+  // Metrics of the authority last seen on this connection: keep-alive clients rarely change it.
+  std::optional<RouteMetrics> route_;
+  metrics::Counter* response_counter_ = nullptr;  // for (route_, response_counter_status_)
+  uint16_t response_counter_status_ = 0;
+};
+
+}  // namespace lmesh::proxy

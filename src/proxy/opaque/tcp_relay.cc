@@ -1,0 +1,141 @@
+#include "proxy/opaque/tcp_relay.h"
+
+#include <spdlog/spdlog.h>
+
+#include "proxy/proxy_worker.h"
+
+namespace lmesh::proxy {
+
+TcpRelay::TcpRelay(ProxyWorker& worker)
+    : ProxyConnection(worker),
+      down_(*this, "downstream"),
+      up_(*this, "upstream"),
+      timer_(worker.worker().loop(), [this] { on_timer(); }) {
+  down_.peer_ = &up_;
+  up_.peer_ = &down_;
+}
+
+void TcpRelay::start(ProxyWorker& worker, Direction direction, TlsLabel tls,
+                     MeteredSocket downstream, buffer::Buffer initial,
+                     const net::SocketAddress& destination) {
+  auto* relay = new TcpRelay(worker);
+  relay->down_.adopt(std::move(downstream));
+  const ProxyConfig& config = worker.config();
+  auto upstream = std::make_unique<net::TcpConnection>(
+      worker.worker(), relay->up_,
+      net::WatermarkLimits{config.connection_buffer_bytes, config.connection_buffer_bytes / 4});
+  TcpMeter meter(worker.metrics().tcp(direction, Peer::kDst, tls), *upstream);
+  relay->up_.adopt(MeteredSocket{std::move(upstream), std::move(meter)});
+  if (auto ok = relay->up_.tcp().connect(destination); !ok) {
+    spdlog::debug("{} relay: {}", to_string(direction), ok.error().describe());
+    relay->close_both(net::CloseMode::kAbort);
+    return;
+  }
+  relay->connecting_ = true;
+  if (config.connect_timeout.count() > 0) relay->timer_.arm(config.connect_timeout);
+  relay->begin(std::move(initial), buffer::Buffer(worker.worker().chunks()));
+}
+
+void TcpRelay::join(ProxyWorker& worker, MeteredSocket downstream, buffer::Buffer to_upstream,
+                    MeteredSocket upstream, buffer::Buffer to_downstream) {
+  auto* relay = new TcpRelay(worker);
+  relay->down_.adopt(std::move(downstream));
+  relay->up_.adopt(std::move(upstream));
+  relay->touch();
+  if (worker.config().idle_timeout.count() > 0) relay->timer_.arm(worker.config().idle_timeout);
+  relay->begin(std::move(to_upstream), std::move(to_downstream));
+}
+
+void TcpRelay::begin(buffer::Buffer to_upstream, buffer::Buffer to_downstream) {
+  up_.tcp().write(to_upstream);  // queued until connected
+  down_.tcp().write(to_downstream);
+  down_.tcp().read_start();
+  up_.tcp().read_start();
+}
+
+void TcpRelay::Side::adopt(MeteredSocket socket) {
+  socket_ = std::move(socket);
+  socket_.tcp->set_handler(*this);
+}
+
+void TcpRelay::touch() { last_activity_ms_ = uv_now(worker_.worker().loop()); }
+
+void TcpRelay::on_timer() {
+  if (closing_) return;
+  if (connecting_) {
+    spdlog::debug("relay: upstream connect timed out");
+    close_both(net::CloseMode::kAbort);
+    return;
+  }
+  // The deadline moves with traffic lazily: re-arming a timer per read would cost a heap
+  // operation per read.
+  uint64_t idle_ms = static_cast<uint64_t>(worker_.config().idle_timeout.count());
+  uint64_t now = uv_now(worker_.worker().loop());
+  if (now - last_activity_ms_ >= idle_ms) {
+    spdlog::debug("relay idle for {} ms; closing", idle_ms);
+    close_both(net::CloseMode::kNoFlush);
+    return;
+  }
+  timer_.arm(std::chrono::milliseconds(idle_ms - (now - last_activity_ms_)));
+}
+
+void TcpRelay::Side::on_read(buffer::Slice data) {
+  relay_.touch();
+  peer_->tcp().write(std::move(data));
+}
+
+void TcpRelay::Side::on_eof() {
+  eof_ = true;
+  peer_->tcp().shutdown_write();
+  if (peer_->eof_) relay_.close_both(net::CloseMode::kFlush);
+}
+
+void TcpRelay::Side::on_error(const Error& error) {
+  spdlog::debug("relay {} failed: {}", name_, error.describe());
+  // Pass the failure on as a reset, so the other end does not mistake it for a clean end.
+  relay_.close_both(net::CloseMode::kAbort);
+}
+
+void TcpRelay::Side::on_connected() {
+  relay_.connecting_ = false;
+  relay_.touch();
+  relay_.timer_.disarm();
+  const auto idle = relay_.worker_.config().idle_timeout;
+  if (idle.count() > 0) relay_.timer_.arm(idle);
+}
+
+void TcpRelay::Side::on_high_watermark() {
+  // This side cannot take more: stop reading the side that feeds it.
+  peer_->tcp().read_stop();
+}
+
+void TcpRelay::Side::on_low_watermark() {
+  if (!peer_->eof_) peer_->tcp().read_start();
+}
+
+void TcpRelay::Side::on_closed() {
+  closed_ = true;
+  relay_.side_closed();
+}
+
+void TcpRelay::abort() { close_both(net::CloseMode::kAbort); }
+
+void TcpRelay::close_both(net::CloseMode mode) {
+  if (closing_) return;
+  closing_ = true;
+  timer_.disarm();
+  for (Side* s : {&down_, &up_}) {
+    if (s->attached()) {
+      s->tcp().close(mode);
+    } else {
+      s->closed_ = true;
+    }
+  }
+  side_closed();
+}
+
+void TcpRelay::side_closed() {
+  if (closing_ && down_.closed_ && up_.closed_) release();
+}
+
+}  // namespace lmesh::proxy

@@ -1,0 +1,136 @@
+#include "proxy/proxy.h"
+
+#include <spdlog/spdlog.h>
+
+#include "common/metrics/process_metrics.h"
+#include "common/metrics/prometheus_text.h"
+
+namespace lmesh::proxy {
+
+Proxy::Proxy(ProxyConfig config)
+    : config_(std::make_shared<const ProxyConfig>(std::move(config))), control_(0) {
+  for (unsigned i = 0; i < config_->workers; ++i) {
+    workers_.push_back(std::make_unique<event::Worker>(i + 1));
+    event::Worker& w = *workers_.back();
+    proxy_workers_.push_back(std::make_unique<ProxyWorker>(w, config_, [this] {
+      // On the worker's thread: tell the control thread.
+      control_.post([this] { worker_drained(); });
+    }));
+  }
+}
+
+Proxy::~Proxy() {
+  for (auto& w : workers_) w->join();
+}
+
+Result<void> Proxy::start() {
+  // Port 0 asks the kernel for a free port; with SO_REUSEPORT every worker must then bind the
+  // port the first one got, so the first bind decides for all.
+  for (Direction d : {Direction::kOutbound, Direction::kInbound}) {
+    net::SocketAddress address =
+        d == Direction::kOutbound ? config_->outbound_listen : config_->inbound_listen;
+    for (auto& pw : proxy_workers_) {
+      auto bound = pw->listen(d, address);
+      if (!bound) return fail(bound.error());
+      address = *bound;
+    }
+    spdlog::info("listening listener={} addr={} workers={}", to_string(d), address.to_string(),
+                 proxy_workers_.size());
+  }
+  admin_ = std::make_unique<AdminServer>(
+      control_, [this] { return ready(); },
+      [this](std::function<void(std::string)> reply) { scrape(std::move(reply)); });
+  auto admin_bound = admin_->listen(config_->admin_listen);
+  if (!admin_bound) return fail(admin_bound.error());
+  spdlog::info("listening listener=admin addr={} workers=1", admin_bound->to_string());
+
+  sigterm_.init(uv_signal_init, control_.loop());
+  sigterm_.get()->data = this;
+  uv_signal_start(sigterm_.get(), &Proxy::on_signal, SIGTERM);
+  sigint_.init(uv_signal_init, control_.loop());
+  sigint_.get()->data = this;
+  uv_signal_start(sigint_.get(), &Proxy::on_signal, SIGINT);
+
+  for (auto& w : workers_) w->start_thread();
+  started_ = true;
+  return {};
+}
+
+void Proxy::run() {
+  control_.run();
+  for (auto& w : workers_) w->join();
+  spdlog::info("stopped");
+}
+
+void Proxy::on_signal(uv_signal_t* handle, int signum) {
+  auto* self = static_cast<Proxy*>(handle->data);
+  if (self == nullptr) return;
+  if (self->shutting_down_) {
+    spdlog::warn("signal {} during shutdown: stopping now", signum);
+    self->stop_workers();
+    return;
+  }
+  spdlog::info("signal {}: draining for up to {} ms", signum, self->config_->shutdown_grace.count());
+  self->begin_shutdown();
+}
+
+void Proxy::begin_shutdown() {
+  shutting_down_ = true;
+  for (auto& pw : proxy_workers_) {
+    ProxyWorker* p = pw.get();
+    if (!p->worker().post([p] { p->drain(); })) worker_drained();
+  }
+  grace_timer_ = std::make_unique<event::Timer>(control_.loop(), [this] {
+    spdlog::warn("shutdown grace period over: closing remaining connections");
+    stop_workers();
+  });
+  grace_timer_->arm(config_->shutdown_grace);
+}
+
+void Proxy::worker_drained() {
+  if (++drained_ == proxy_workers_.size()) {
+    spdlog::info("all workers drained");
+    stop_workers();
+  }
+}
+
+void Proxy::stop_workers() {
+  if (stopped_) return;
+  stopped_ = true;
+  for (auto& pw : proxy_workers_) {
+    ProxyWorker* p = pw.get();
+    p->worker().post([p] { p->shutdown(); });
+  }
+  grace_timer_.reset();
+  if (admin_) admin_->close();
+  sigterm_.close();
+  sigint_.close();
+  control_.stop();
+}
+
+void Proxy::scrape(std::function<void(std::string)> reply) {
+  // Each worker snapshots its own shard on its own thread; the control thread sums them.
+  struct Scrape {
+    size_t remaining;
+    metrics::Snapshot total;
+    std::function<void(std::string)> reply;
+  };
+  auto state = std::make_shared<Scrape>(Scrape{proxy_workers_.size(), {}, std::move(reply)});
+  auto finish = [state] {
+    metrics::append_process_metrics(state->total);
+    state->reply(metrics::render_prometheus(state->total));
+  };
+  for (auto& pw : proxy_workers_) {
+    ProxyWorker* p = pw.get();
+    bool posted = p->worker().post([this, p, state, finish] {
+      auto snapshot = std::make_shared<metrics::Snapshot>(p->metrics().snapshot());
+      control_.post([state, snapshot, finish] {
+        state->total.merge(*snapshot);
+        if (--state->remaining == 0) finish();
+      });
+    });
+    if (!posted && --state->remaining == 0) finish();
+  }
+}
+
+}  // namespace lmesh::proxy

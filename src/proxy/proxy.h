@@ -1,0 +1,58 @@
+// The whole proxy process: N workers (one loop and thread each) that carry traffic, and the
+// control thread (the caller's) that handles signals, the admin server and the shutdown
+// sequence: drain every worker, wait for in-flight work up to --shutdown-grace, then stop.
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/event/timer.h"
+#include "common/event/uv_handle.h"
+#include "common/event/worker.h"
+#include "common/result.h"
+#include "proxy/admin/admin_server.h"
+#include "proxy/config.h"
+#include "proxy/proxy_worker.h"
+
+namespace lmesh::proxy {
+
+class Proxy {
+ public:
+  explicit Proxy(ProxyConfig config);
+  ~Proxy();
+  Proxy(const Proxy&) = delete;
+  Proxy& operator=(const Proxy&) = delete;
+
+  // Binds every listener (so port conflicts fail here, before anything runs) and starts the
+  // worker threads.
+  Result<void> start();
+  // Runs the control loop until shutdown has finished; joins the workers.
+  void run();
+
+ private:
+  static void on_signal(uv_signal_t* handle, int signum);
+  void begin_shutdown();
+  void worker_drained();
+  void stop_workers();
+  void scrape(std::function<void(std::string)> reply);
+  bool ready() const { return started_ && !shutting_down_; }
+
+  std::shared_ptr<const ProxyConfig> config_;
+  event::Worker control_;
+  std::vector<std::unique_ptr<event::Worker>> workers_;
+  std::vector<std::unique_ptr<ProxyWorker>> proxy_workers_;
+  std::unique_ptr<AdminServer> admin_;
+  event::UvHandle<uv_signal_t> sigterm_;
+  event::UvHandle<uv_signal_t> sigint_;
+  std::unique_ptr<event::Timer> grace_timer_;
+  size_t drained_ = 0;
+  bool started_ = false;
+  bool shutting_down_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace lmesh::proxy

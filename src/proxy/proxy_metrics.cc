@@ -1,0 +1,81 @@
+#include "proxy/proxy_metrics.h"
+
+#include <charconv>
+
+
+namespace lmesh::proxy {
+
+std::string_view to_string(TlsLabel t) { return t == TlsLabel::kPassthru ? "passthru" : "false"; }
+
+const ProxyErrorInfo& info(ProxyError e) {
+  static constexpr ProxyErrorInfo kInfo[] = {
+      {400, "malformed request", "malformed"},
+      {400, "no destination", "no_destination"},
+      {408, "request header timeout", "header_timeout"},
+      {431, "request header too large", "header_too_large"},
+      {502, "upstream connection refused", "connect_refused"},
+      {502, "upstream connection failed", "connect_failed"},
+      {504, "upstream connect timeout", "connect_timeout"},
+      {502, "upstream closed connection", "upstream_reset"},
+      {502, "malformed upstream response", "upstream_malformed"},
+      {504, "upstream timeout", "upstream_timeout"},
+      {405, "method not supported", "unsupported"},
+  };
+  return kInfo[static_cast<size_t>(e)];
+}
+
+ProxyMetrics::ProxyMetrics()
+    : request_total_(registry_.counter("request_total", "Requests received",
+                                       {"direction", "authority", "tls"})),
+      response_total_(registry_.counter(
+          "response_total", "Responses sent",
+          {"direction", "authority", "tls", "status_code", "classification"})),
+      response_latency_ms_(registry_.histogram(
+          "response_latency_ms", "Time from request head to response head, in milliseconds",
+          {"direction", "authority", "tls"}, metrics::latency_ms_buckets())),
+      http_errors_total_(registry_.counter(
+          "http_errors_total", "Requests the proxy answered or ended itself, by reason",
+          {"direction", "reason"})) {
+  auto& open_total = registry_.counter("tcp_open_total", "TCP connections opened",
+                                       {"direction", "peer", "tls"});
+  auto& open = registry_.gauge("tcp_open_connections", "TCP connections open now",
+                               {"direction", "peer", "tls"});
+  auto& close_total = registry_.counter("tcp_close_total", "TCP connections closed",
+                                        {"direction", "peer", "tls"});
+  auto& read_bytes = registry_.counter("tcp_read_bytes_total", "Bytes read from TCP connections",
+                                       {"direction", "peer", "tls"});
+  auto& write_bytes = registry_.counter(
+      "tcp_write_bytes_total", "Bytes written to TCP connections", {"direction", "peer", "tls"});
+  for (Direction d : {Direction::kInbound, Direction::kOutbound}) {
+    for (Peer p : {Peer::kSrc, Peer::kDst}) {
+      for (TlsLabel t : {TlsLabel::kFalse, TlsLabel::kPassthru}) {
+        std::string_view peer = p == Peer::kSrc ? "src" : "dst";
+        auto labels = {to_string(d), peer, to_string(t)};
+        tcp_[index(d) * 4 + (p == Peer::kDst ? 2 : 0) + (t == TlsLabel::kPassthru ? 1 : 0)] =
+            TcpMetrics{&open_total.get(labels), &open.get(labels), &close_total.get(labels),
+                       &read_bytes.get(labels), &write_bytes.get(labels)};
+      }
+    }
+  }
+}
+
+RouteMetrics ProxyMetrics::route(Direction d, std::string_view authority, TlsLabel tls) {
+  auto labels = {to_string(d), authority, to_string(tls)};
+  return RouteMetrics{&request_total_.get(labels), &response_latency_ms_.get(labels),
+                      std::string(authority), d, tls};
+}
+
+metrics::Counter& ProxyMetrics::response(const RouteMetrics& route, uint16_t status,
+                                         bool failure) {
+  char code[8];
+  auto [end, ec] = std::to_chars(code, code + sizeof code, status);
+  return response_total_.get({to_string(route.direction), route.authority, to_string(route.tls),
+                              std::string_view(code, static_cast<size_t>(end - code)),
+                              failure ? "failure" : "success"});
+}
+
+void ProxyMetrics::count_error(Direction d, ProxyError e) {
+  http_errors_total_.get({to_string(d), info(e).metric}).inc();
+}
+
+}  // namespace lmesh::proxy

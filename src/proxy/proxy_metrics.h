@@ -1,0 +1,86 @@
+// The proxy's metric families in one worker's shard, with linkerd2-proxy's names and labels
+// (DESIGN.md "Metrics") so that dashboards and habits carry over.
+//
+// Lookups by label values cost a hash of the key, so callers keep what they looked up: the TCP
+// bundles are resolved once per worker, a RouteMetrics once per authority per connection.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+#include "common/metrics/registry.h"
+#include "proxy/direction.h"
+
+namespace lmesh::proxy {
+
+// Which end of the proxy a TCP connection is on: "src" (downstream) or "dst" (upstream).
+enum class Peer { kSrc, kDst };
+// The tls label: plaintext, or TLS the proxy relays without terminating it.
+enum class TlsLabel { kFalse, kPassthru };
+
+std::string_view to_string(TlsLabel t);
+
+// Reasons the proxy answers or ends a request itself (README.md "Errors").
+enum class ProxyError {
+  kMalformed,
+  kNoDestination,
+  kHeaderTimeout,
+  kHeaderTooLarge,
+  kConnectRefused,
+  kConnectFailed,
+  kConnectTimeout,
+  kUpstreamReset,
+  kUpstreamMalformed,
+  kUpstreamTimeout,
+  kUnsupported,
+};
+
+struct ProxyErrorInfo {
+  uint16_t status;
+  std::string_view header;  // value of lmesh-proxy-error
+  std::string_view metric;  // value of the reason label
+};
+const ProxyErrorInfo& info(ProxyError e);
+
+struct TcpMetrics {
+  metrics::Counter* open_total;
+  metrics::Gauge* open_connections;
+  metrics::Counter* close_total;
+  metrics::Counter* read_bytes;
+  metrics::Counter* write_bytes;
+};
+
+struct RouteMetrics {
+  metrics::Counter* requests;
+  metrics::Histogram* latency_ms;
+  std::string authority;
+  Direction direction;
+  TlsLabel tls;
+};
+
+class ProxyMetrics {
+ public:
+  ProxyMetrics();
+
+  const TcpMetrics& tcp(Direction d, Peer p, TlsLabel t) const {
+    return tcp_[index(d) * 4 + (p == Peer::kDst ? 2 : 0) + (t == TlsLabel::kPassthru ? 1 : 0)];
+  }
+  RouteMetrics route(Direction d, std::string_view authority, TlsLabel tls);
+  metrics::Counter& response(const RouteMetrics& route, uint16_t status, bool failure);
+  void count_error(Direction d, ProxyError e);
+
+  metrics::Snapshot snapshot() const { return registry_.snapshot(); }
+
+ private:
+  static size_t index(Direction d) { return d == Direction::kInbound ? 0 : 1; }
+
+  metrics::Registry registry_;
+  metrics::Family<metrics::Counter>& request_total_;
+  metrics::Family<metrics::Counter>& response_total_;
+  metrics::Family<metrics::Histogram>& response_latency_ms_;
+  metrics::Family<metrics::Counter>& http_errors_total_;
+  std::array<TcpMetrics, 8> tcp_;
+};
+
+}  // namespace lmesh::proxy

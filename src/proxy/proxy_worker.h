@@ -1,0 +1,73 @@
+// Everything one worker thread owns for the proxy: its listeners, its connections, its
+// upstream pools and its metrics shard. Nothing here is touched by another thread; the
+// control thread reaches it only through Worker::post().
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "common/event/worker.h"
+#include "common/metrics/snapshot.h"
+#include "common/net/listener.h"
+#include "proxy/config.h"
+#include "proxy/direction.h"
+#include "proxy/http1/upstream_pool.h"
+#include "proxy/log_limiter.h"
+#include "proxy/proxy_metrics.h"
+
+namespace lmesh::proxy {
+
+class ProxyConnection;
+
+class ProxyWorker {
+ public:
+  // `on_drained` runs on this worker's thread once a drain has closed every connection.
+  ProxyWorker(event::Worker& worker, std::shared_ptr<const ProxyConfig> config,
+              std::function<void()> on_drained);
+  ~ProxyWorker();
+  ProxyWorker(const ProxyWorker&) = delete;
+  ProxyWorker& operator=(const ProxyWorker&) = delete;
+
+  // Binds this worker's copy of a listener (SO_REUSEPORT). Called before the worker's thread
+  // starts; returns the bound address (the real port when `address` asked for port 0).
+  Result<net::SocketAddress> listen(Direction direction, const net::SocketAddress& address);
+
+  event::Worker& worker() { return worker_; }
+  const ProxyConfig& config() const { return *config_; }
+  ProxyMetrics& metrics() { return metrics_; }
+  UpstreamPool& pool(Direction d) { return d == Direction::kInbound ? inbound_pool_ : outbound_pool_; }
+  bool draining() const { return draining_; }
+  LogLimiter& log_limiter() { return log_limiter_; }
+
+  // Loop thread. Stops accepting and asks every connection to finish; on_drained runs once
+  // none is left.
+  void drain();
+  // Loop thread. Closes everything now and stops the worker's loop.
+  void shutdown();
+
+  size_t connection_count() const { return connection_count_; }
+
+ private:
+  friend class ProxyConnection;
+  void link(ProxyConnection* c);
+  void unlink(ProxyConnection* c);
+  void on_accept(Direction direction, uv_stream_t* server);
+  template <class Fn>
+  void for_each_connection(Fn&& fn);
+
+  event::Worker& worker_;
+  std::shared_ptr<const ProxyConfig> config_;
+  std::function<void()> on_drained_;
+  ProxyMetrics metrics_;
+  LogLimiter log_limiter_;
+  UpstreamPool inbound_pool_;
+  UpstreamPool outbound_pool_;
+  std::unique_ptr<net::Listener> inbound_listener_;
+  std::unique_ptr<net::Listener> outbound_listener_;
+  ProxyConnection* connections_ = nullptr;  // intrusive list head
+  size_t connection_count_ = 0;
+  bool draining_ = false;
+};
+
+}  // namespace lmesh::proxy

@@ -1,0 +1,42 @@
+// Where traffic goes (README.md "Where a connection goes"): decided per connection from the
+// listener, iptables' original destination and the configuration, and per HTTP/1 request from
+// its absolute-form target or Host header when the connection alone does not say.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/http/message.h"
+#include "common/net/socket_address.h"
+#include "common/net/tcp_connection.h"
+#include "proxy/config.h"
+#include "proxy/direction.h"
+
+namespace lmesh::proxy {
+
+struct ConnectionTarget {
+  // The pre-NAT destination, when iptables redirected the connection to the proxy.
+  std::optional<net::SocketAddress> original_destination;
+  // Where every byte of this connection goes, when the connection alone decides it.
+  std::optional<net::SocketAddress> destination;
+
+  // The port that decides whether detection is skipped (--opaque-ports).
+  std::optional<uint16_t> port() const {
+    if (original_destination) return original_destination->port();
+    if (destination) return destination->port();
+    return std::nullopt;
+  }
+};
+
+ConnectionTarget target_for(Direction direction, const ProxyConfig& config,
+                            const net::TcpConnection& accepted);
+
+// The authority a request names: the absolute-form target's, else the Host header's.
+std::optional<std::string_view> request_authority(const http::RequestHead& request);
+// The origin-form of a request target ("/path?q"), for absolute-form targets.
+std::string_view origin_form(std::string_view target);
+// host[:port] → HostPort, port 80 by default.
+std::optional<net::HostPort> parse_authority(std::string_view authority);
+
+}  // namespace lmesh::proxy
