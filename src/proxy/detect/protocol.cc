@@ -27,27 +27,28 @@ bool prefix_compatible(std::string_view got, std::string_view want) {
 Detection more() { return {true, Protocol::kOpaque}; }
 Detection decided(Protocol p) { return {false, p}; }
 
-// request-line = method SP request-target SP HTTP-version CRLF (RFC 9112 §3).
+// A request line is `method SP request-target SP HTTP-version CRLF` (RFC 9112 §3). Detection
+// is deliberately looser than that: a line that starts with a method token and a space and
+// names "HTTP/1." is an attempt at HTTP/1, so llhttp gets to judge it (and a malformed one is
+// answered 400) instead of being relayed unexamined. This is also how linkerd2-proxy decides.
 Detection detect_http1(std::string_view b, size_t max_bytes) {
   size_t i = 0;
   while (i < b.size() && is_tchar(static_cast<unsigned char>(b[i]))) ++i;
-  if (i == b.size()) return i > 32 ? decided(Protocol::kOpaque) : more();  // method still coming
+  constexpr size_t kLongestMethod = 32;
+  if (i > kLongestMethod) return decided(Protocol::kOpaque);
+  if (i == b.size()) return more();  // the method is still coming
   if (i == 0 || b[i] != ' ') return decided(Protocol::kOpaque);
-  ++i;
-  size_t target_start = i;
-  while (i < b.size() && static_cast<unsigned char>(b[i]) > ' ' && b[i] != 0x7f) ++i;
-  if (i == b.size()) return b.size() >= max_bytes ? decided(Protocol::kOpaque) : more();
-  if (i == target_start || b[i] != ' ') return decided(Protocol::kOpaque);
-  ++i;
-  std::string_view version = b.substr(i);
-  constexpr std::string_view kVersion = "HTTP/1.";
-  if (!prefix_compatible(version, kVersion)) return decided(Protocol::kOpaque);
-  if (version.size() <= kVersion.size()) return more();
-  char minor = version[kVersion.size()];
-  if (minor != '0' && minor != '1') return decided(Protocol::kOpaque);
-  std::string_view rest = version.substr(kVersion.size() + 1);
-  if (!prefix_compatible(rest, "\r\n")) return decided(Protocol::kOpaque);
-  return rest.size() < 2 ? more() : decided(Protocol::kHttp1);
+  for (++i; i < b.size(); ++i) {
+    auto c = static_cast<unsigned char>(b[i]);
+    if (c == '\n') {
+      std::string_view line = b.substr(0, i);
+      return decided(line.find(" HTTP/1.") != std::string_view::npos ? Protocol::kHttp1
+                                                                       : Protocol::kOpaque);
+    }
+    // Bytes no request line holds: binary protocols give themselves away early.
+    if ((c < 0x20 && c != '\r' && c != '\t') || c == 0x7f) return decided(Protocol::kOpaque);
+  }
+  return b.size() >= max_bytes ? decided(Protocol::kOpaque) : more();
 }
 
 }  // namespace

@@ -75,6 +75,8 @@ void Http1ServerConnection::process_input() {
       return;
     }
   }
+  // One write upstream per read: a request head and the body bytes behind it leave together.
+  flush_request();
   if (state_ == State::kIdle && parser_.in_message()) {
     // The first byte of a request: from now on its head has --header-timeout to arrive, however
     // slowly it trickles in (slowloris).
@@ -111,9 +113,10 @@ void Http1ServerConnection::on_head() {
   start_ns_ = uv_hrtime();
 
   http::RequestHead& req = parser_.request();
-  // HTTP/2 over cleartext upgrade is declined: the request is answered over HTTP/1.1, which
-  // RFC 9113 §3.1 allows (clients use prior knowledge instead).
-  if (req.upgrade && req.headers.has_token("upgrade", "h2c")) parser_.decline_upgrade();
+  // Only WebSocket upgrades become tunnels. Any other upgrade (h2c above all, which RFC 9113
+  // §3.1 retired in favour of prior knowledge) is declined: the Upgrade field is dropped and
+  // the request is answered over HTTP/1.1, as RFC 9110 §7.8 lets a server do.
+  if (req.upgrade && !req.headers.has_token("upgrade", "websocket")) parser_.decline_upgrade();
 
   auto authority = request_authority(req);
   std::string_view authority_label =
@@ -199,7 +202,6 @@ void Http1ServerConnection::connect_upstream() {
   upstream_ = &worker_.pool(direction_).acquire(*endpoint_, *this, req.method == "HEAD");
   upstream_reused_ = upstream_->reused();
   ++attempts_;
-  flush_request();
   if (request_done_) upstream_->request_complete();
   update_reading();
 }
@@ -214,7 +216,6 @@ void Http1ServerConnection::on_body(buffer::Slice data) {
   } else {
     to_upstream_.append(std::move(data));
   }
-  flush_request();
 }
 
 void Http1ServerConnection::on_message_complete() {
@@ -222,7 +223,6 @@ void Http1ServerConnection::on_message_complete() {
   if (parser_.request().framing == http::BodyFraming::kChunked) {
     h1::append_last_chunk(to_upstream_, parser_.trailers());
   }
-  flush_request();
   if (upstream_ != nullptr) upstream_->request_complete();
 }
 
@@ -240,7 +240,6 @@ void Http1ServerConnection::on_upstream_head(http::ResponseHead& head) {
       h1::append_field(out_, "Connection", "Upgrade");
       h1::append_field(out_, "Upgrade", head.headers.get("upgrade").value_or(""));
       h1::end_head(out_);
-      downstream_.tcp->write(out_);
       return;
     }
     // 1xx responses are not for HTTP/1.0 clients (RFC 9110 §15.2).
@@ -248,7 +247,6 @@ void Http1ServerConnection::on_upstream_head(http::ResponseHead& head) {
     h1::append_status_line(out_, head.status, head.reason);
     h1::append_end_to_end_fields(out_, head.headers);
     h1::end_head(out_);
-    downstream_.tcp->write(out_);
     return;
   }
 
@@ -279,29 +277,31 @@ void Http1ServerConnection::on_upstream_head(http::ResponseHead& head) {
     h1::append_field(out_, "Connection", "keep-alive");
   }
   h1::end_head(out_);
-  downstream_.tcp->write(out_);
 }
 
 void Http1ServerConnection::on_upstream_body(buffer::Slice data) {
   switch (framing_) {
     case Framing::kChunked:
       h1::append_chunk(out_, std::move(data));
-      downstream_.tcp->write(out_);
       break;
     case Framing::kLength:
     case Framing::kClose:
-      downstream_.tcp->write(std::move(data));
+      out_.append(std::move(data));
       break;
     case Framing::kNone:
       break;
   }
 }
 
+void Http1ServerConnection::on_upstream_read_end() { flush_response(); }
+
+void Http1ServerConnection::flush_response() {
+  if (!out_.empty() && state_ != State::kClosing) downstream_.tcp->write(out_);
+}
+
 void Http1ServerConnection::on_upstream_complete(const http::HeaderMap& trailers) {
-  if (framing_ == Framing::kChunked) {
-    h1::append_last_chunk(out_, trailers);
-    downstream_.tcp->write(out_);
-  }
+  if (framing_ == Framing::kChunked) h1::append_last_chunk(out_, trailers);
+  flush_response();
   count_response(status_, status_ >= 500);
   UpstreamConnection* up = upstream_;
   upstream_ = nullptr;
@@ -319,6 +319,7 @@ void Http1ServerConnection::on_upstream_upgrade(buffer::Slice leftover) {
     return;
   }
   count_response(101, false);
+  flush_response();
   MeteredSocket upstream = worker_.pool(direction_).take_socket(*upstream_);
   upstream_ = nullptr;
   buffer::Buffer to_downstream(worker_.worker().chunks());
@@ -347,6 +348,7 @@ void Http1ServerConnection::on_upstream_failed(ProxyError reason, const Error& c
     to_upstream_.clear();
     encode_request_head();
     connect_upstream();
+    flush_request();
     return;
   }
   respond_error(reason, cause);
@@ -494,6 +496,11 @@ void Http1ServerConnection::drain() {
   }
 }
 
-void Http1ServerConnection::abort() { close(net::CloseMode::kAbort); }
+void Http1ServerConnection::abort() {
+  close(net::CloseMode::kAbort);
+  // A close already under way may be waiting to flush to a client that stopped reading:
+  // the grace period is over, so it ends now.
+  if (downstream_.tcp != nullptr) downstream_.tcp->close(net::CloseMode::kAbort);
+}
 
 }  // namespace lmesh::proxy

@@ -65,6 +65,7 @@ class Http1ServerConnection final : public ProxyConnection,
   // UpstreamConnection::Observer
   void on_upstream_head(http::ResponseHead& head) override;
   void on_upstream_body(buffer::Slice data) override;
+  void on_upstream_read_end() override;
   void on_upstream_complete(const http::HeaderMap& trailers) override;
   void on_upstream_upgrade(buffer::Slice leftover) override;
   void on_upstream_failed(ProxyError reason, const Error& cause) override;
@@ -78,6 +79,7 @@ class Http1ServerConnection final : public ProxyConnection,
   void connect_upstream();
   void encode_request_head();
   void flush_request();
+  void flush_response();
   void finish_exchange();
   void respond_error(ProxyError reason, const Error& cause);
   void count_response(uint16_t status, bool failure);

@@ -117,7 +117,7 @@ void UpstreamConnection::on_read(buffer::Slice data) {
     auto [consumed, outcome] = parser_.feed(data);
     data.remove_prefix(consumed);
     using Outcome = http::h1::Parser::Outcome;
-    if (outcome == Outcome::kNeedMore) return;
+    if (outcome == Outcome::kNeedMore) break;
     if (outcome == Outcome::kError) {
       fail(ProxyError::kUpstreamMalformed,
            Error(ErrorCode::kProtocol, "malformed response: " + parser_.error_reason()));
@@ -139,6 +139,7 @@ void UpstreamConnection::on_read(buffer::Slice data) {
       return;
     }
   }
+  if (observer_ != nullptr) observer_->on_upstream_read_end();
 }
 
 void UpstreamConnection::finish_response(bool clean_end) {

@@ -30,6 +30,9 @@ class UpstreamConnection final : public event::DeferredDeletable,
     // A response head: informational (1xx) ones may come before the final one.
     virtual void on_upstream_head(http::ResponseHead& head) = 0;
     virtual void on_upstream_body(buffer::Slice data) = 0;
+    // Everything one read brought has been handed over: the time to write what it produced,
+    // so that a response head and its body leave in one write.
+    virtual void on_upstream_read_end() = 0;
     // The final response is complete. The observer should hand the connection back.
     virtual void on_upstream_complete(const http::HeaderMap& trailers) = 0;
     // 101 Switching Protocols: the observer takes the socket (UpstreamPool::take_socket);

@@ -118,7 +118,13 @@ void TcpRelay::Side::on_closed() {
   relay_.side_closed();
 }
 
-void TcpRelay::abort() { close_both(net::CloseMode::kAbort); }
+void TcpRelay::abort() {
+  close_both(net::CloseMode::kAbort);
+  // Sides still flushing after a half-close end now: the grace period is over.
+  for (Side* s : {&down_, &up_}) {
+    if (s->attached() && !s->closed_) s->tcp().close(net::CloseMode::kAbort);
+  }
+}
 
 void TcpRelay::close_both(net::CloseMode mode) {
   if (closing_) return;

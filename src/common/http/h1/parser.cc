@@ -166,7 +166,10 @@ int Parser::on_headers_complete(llhttp_t* p) {
     r.status = static_cast<uint16_t>(p->status_code);
     r.version_major = p->http_major;
     r.version_minor = p->http_minor;
-    bool bodyless = self->next_bodyless_ && !r.informational();
+    // 1xx, 204 and 304 responses never have content, whatever their fields say (RFC 9110
+    // §6.4.1); llhttp 8.1 still reads a body when such a response carries Content-Length.
+    bool no_content = (r.informational() && r.status != 101) || r.status == 204 || r.status == 304;
+    bool bodyless = no_content || (self->next_bodyless_ && !r.informational());
     if (bodyless) {
       framing = BodyFraming::kNone;
       verdict = 1;  // llhttp: "assume no body"

@@ -58,7 +58,10 @@ class Parser {
   void set_next_response_bodyless(bool bodyless) { next_bodyless_ = bodyless; }
   // Requests only: treat the current request as a plain one even though it asked to upgrade
   // (used for h2c upgrades, which lmesh declines by answering over HTTP/1.1).
-  void decline_upgrade() { declined_upgrade_ = true; }
+  void decline_upgrade() {
+    declined_upgrade_ = true;
+    request_.upgrade = false;
+  }
 
   RequestHead& request() { return request_; }
   const RequestHead& request() const { return request_; }
