@@ -103,7 +103,7 @@ const std::vector<Setting>& settings() {
        [](ProxyConfig& c, std::string_view v) { return set_duration(c.idle_timeout, v); }},
       {"pool-idle-timeout", "DURATION", "close pooled upstream connections idle this long (10s)",
        [](ProxyConfig& c, std::string_view v) { return set_duration(c.pool_idle_timeout, v); }},
-      {"pool-max-idle", "N", "idle upstream connections kept per endpoint per worker (64)",
+      {"pool-max-idle", "N", "idle upstream connections kept per endpoint per worker (1024)",
        [](ProxyConfig& c, std::string_view v) {
          return set_number(c.pool_max_idle, v, 0, 100000);
        }},

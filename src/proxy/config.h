@@ -51,7 +51,7 @@ struct ProxyConfig {
   // Pooled upstream HTTP/1 connections idle this long are closed.
   milliseconds pool_idle_timeout{10'000};
   // Idle upstream connections kept per endpoint per worker.
-  uint32_t pool_max_idle = 64;
+  uint32_t pool_max_idle = 1024;
   // Bytes a connection may queue for writing before its peer stops being read: the bound on
   // memory per connection.
   uint32_t connection_buffer_bytes = 256 * 1024;

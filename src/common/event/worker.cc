@@ -11,8 +11,11 @@ Worker::Worker(size_t index, size_t chunk_size) : index_(index), chunks_(chunk_s
   loop_.data = this;
   async_.init(uv_async_init, &loop_, &Worker::on_async);
   async_.get()->data = this;
-  check_.init(uv_check_init, &loop_);
-  check_.get()->data = this;
+  deferred_idle_.init(uv_idle_init, &loop_);
+  deferred_idle_.get()->data = this;
+  // Pending deletions alone must not keep the loop alive: objects still waiting to be freed at
+  // shutdown are freed by run() after the loop ends.
+  uv_unref(deferred_idle_.handle());
 }
 
 Worker::~Worker() {
@@ -20,7 +23,7 @@ Worker::~Worker() {
   // run() normally closed the loop; a Worker that never ran still owns open handles.
   if (async_.open()) {
     async_.close();
-    check_.close();
+    deferred_idle_.close();
     uv_run(&loop_, UV_RUN_DEFAULT);
     uv_loop_close(&loop_);
   }
@@ -37,13 +40,23 @@ bool Worker::post(std::function<void()> fn) {
 }
 
 void Worker::defer_delete(std::unique_ptr<DeferredDeletable> object) {
-  if (deferred_.empty() && check_.open()) uv_check_start(check_.get(), &Worker::on_check);
+  // An idle handle, not a check handle: while it is active the loop does not block in poll,
+  // so an object deferred from a close callback (the last phase of a loop turn) is freed on
+  // the very next turn instead of whenever the next event happens to arrive.
+  if (deferred_.empty() && deferred_idle_.open()) {
+    uv_idle_start(deferred_idle_.get(), &Worker::on_deferred_idle);
+  }
   deferred_.push_back(std::move(object));
 }
 
 void Worker::run() {
+  // Objects freed after the last turn may close handles of their own (timers): run the loop
+  // again so those close callbacks happen, until nothing is left to free.
+  do {
+    uv_run(&loop_, UV_RUN_DEFAULT);
+  } while (drain_deferred());
+  deferred_idle_.close();
   uv_run(&loop_, UV_RUN_DEFAULT);
-  drain_deferred();
   int rc = uv_loop_close(&loop_);
   if (rc != 0) {
     uv_print_all_handles(&loop_, stderr);
@@ -65,9 +78,7 @@ void Worker::stop() {
     accepting_ = false;
   }
   drain_posted();  // work posted before stop() still runs
-  drain_deferred();
   async_.close();
-  check_.close();
 }
 
 void Worker::on_async(uv_async_t* a) {
@@ -75,11 +86,11 @@ void Worker::on_async(uv_async_t* a) {
   if (self != nullptr) self->drain_posted();
 }
 
-void Worker::on_check(uv_check_t* c) {
+void Worker::on_deferred_idle(uv_idle_t* c) {
   auto* self = static_cast<Worker*>(c->data);
   if (self == nullptr) return;
   self->drain_deferred();
-  uv_check_stop(c);
+  uv_idle_stop(c);
 }
 
 void Worker::drain_posted() {
@@ -91,13 +102,16 @@ void Worker::drain_posted() {
   for (auto& fn : batch) fn();
 }
 
-void Worker::drain_deferred() {
+bool Worker::drain_deferred() {
   // Destructors may defer more objects; keep going until the list stays empty.
+  bool freed = false;
   while (!deferred_.empty()) {
     auto batch = std::move(deferred_);
     deferred_.clear();
     batch.clear();
+    freed = true;
   }
+  return freed;
 }
 
 }  // namespace lmesh::event

@@ -1,6 +1,6 @@
 // One event loop on one thread (STYLE.md §2).
 //
-// A Worker owns its uv_loop_t, its buffer pool and a deferred-deletion list. Everything that
+// A Worker owns its uv_loop_t, its buffer pool and a deferred-deletion list (drained by an idle handle). Everything that
 // runs on the request path lives on exactly one Worker and is touched only from its thread;
 // other threads reach a Worker only through post(), a uv_async_t-backed queue. Nothing on the
 // request path takes a lock.
@@ -53,21 +53,21 @@ class Worker {
   void start_thread();
   void join();
 
-  // Loop thread only: closes the worker's own handles so run() returns once the owner's
-  // handles are closed too. Work posted afterwards is dropped.
+  // Loop thread only: stops taking posted work, so run() returns once the owner's handles are
+  // closed too. Work posted afterwards is dropped.
   void stop();
 
  private:
   static void on_async(uv_async_t* a);
-  static void on_check(uv_check_t* c);
+  static void on_deferred_idle(uv_idle_t* c);
   void drain_posted();
-  void drain_deferred();
+  bool drain_deferred();  // true if it freed anything
 
   size_t index_;
   uv_loop_t loop_;
   buffer::ChunkPool chunks_;
   UvHandle<uv_async_t> async_;
-  UvHandle<uv_check_t> check_;
+  UvHandle<uv_idle_t> deferred_idle_;
 
   std::mutex posted_mutex_;
   std::vector<std::function<void()>> posted_;  // guarded by posted_mutex_

@@ -39,6 +39,7 @@ Result<void> TcpConnection::accept(uv_stream_t* server) {
   int rc = uv_accept(server, tcp_.stream());
   if (rc != 0) return fail(Error::from_uv(rc, "accept"));
   connected_ = true;
+  peer_ = peer_address();
   uv_tcp_nodelay(tcp_.get(), 1);
   return {};
 }
@@ -62,6 +63,7 @@ void TcpConnection::on_connect_cb(uv_connect_t* req, int status) {
     return;
   }
   self->connected_ = true;
+  self->peer_ = self->peer_address();
   uv_tcp_nodelay(self->tcp_.get(), 1);
   self->handler_->on_connected();
 }
@@ -100,6 +102,15 @@ void TcpConnection::on_read_cb(uv_stream_t* s, ssize_t nread, const uv_buf_t* bu
   if (self == nullptr || nread == 0) return;  // nread == 0 is EAGAIN
   self->reading_ = false;                     // libuv stops reading on EOF and on errors
   if (nread == UV_EOF) {
+    // libuv reports POLLHUP after a short read as EOF, even when the peer sent a RST behind
+    // its last bytes. The pending socket error tells the two apart: a reset peer is gone and
+    // will read no answer, a half-closed one is still waiting for it.
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(self->fd(), SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) {
+      self->handler_->on_error(Error::from_uv(uv_translate_sys_error(err), "read"));
+      return;
+    }
     self->handler_->on_eof();
   } else {
     self->handler_->on_error(Error::from_uv(static_cast<int>(nread), "read"));

@@ -98,6 +98,8 @@ class TcpConnection {
 
   SocketAddress local_address() const;
   SocketAddress peer_address() const;
+  // The peer as it was when the connection was set up: still known after a reset, for logs.
+  const SocketAddress& peer() const { return peer_; }
   // The pre-NAT destination of a connection redirected by iptables (SO_ORIGINAL_DST).
   Result<SocketAddress> original_destination() const;
   int fd() const;
@@ -137,6 +139,7 @@ class TcpConnection {
   size_t in_flight_bytes_ = 0;
   uint64_t bytes_read_ = 0;
   uint64_t bytes_written_ = 0;
+  SocketAddress peer_;
   metrics::Counter* read_counter_ = nullptr;
   metrics::Counter* write_counter_ = nullptr;
 };

@@ -37,7 +37,7 @@ Http1ServerConnection::Http1ServerConnection(ProxyWorker& worker, Direction dire
       pending_(worker.worker().chunks()),
       to_upstream_(worker.worker().chunks()),
       out_(worker.worker().chunks()),
-      timer_(worker.worker().loop(), [this] { on_timer(); }) {
+      deadline_(worker.worker().loop(), [this] { on_deadline(); }) {
   downstream_.tcp->set_handler(*this);
 }
 
@@ -81,8 +81,7 @@ void Http1ServerConnection::process_input() {
     // The first byte of a request: from now on its head has --header-timeout to arrive, however
     // slowly it trickles in (slowloris).
     state_ = State::kHead;
-    timer_.disarm();
-    if (worker_.config().header_timeout.count() > 0) timer_.arm(worker_.config().header_timeout);
+    deadline_.set(worker_.config().header_timeout);
   }
   update_reading();
 }
@@ -101,7 +100,7 @@ void Http1ServerConnection::update_reading() {
 }
 
 void Http1ServerConnection::on_head() {
-  timer_.disarm();
+  deadline_.clear();
   state_ = State::kExchange;
   request_done_ = false;
   response_started_ = false;
@@ -203,7 +202,6 @@ void Http1ServerConnection::connect_upstream() {
   upstream_reused_ = upstream_->reused();
   ++attempts_;
   if (request_done_) upstream_->request_complete();
-  update_reading();
 }
 
 void Http1ServerConnection::flush_request() {
@@ -325,7 +323,7 @@ void Http1ServerConnection::on_upstream_upgrade(buffer::Slice leftover) {
   buffer::Buffer to_downstream(worker_.worker().chunks());
   to_downstream.append(std::move(leftover));
   state_ = State::kClosing;
-  timer_.disarm();
+  deadline_.clear();
   TcpRelay::join(worker_, std::move(downstream_), std::move(pending_), std::move(upstream),
                  std::move(to_downstream));
   release();
@@ -390,8 +388,7 @@ void Http1ServerConnection::finish_exchange() {
 void Http1ServerConnection::enter_idle() {
   state_ = State::kIdle;
   request_counted_ = false;
-  timer_.disarm();
-  if (worker_.config().idle_timeout.count() > 0) timer_.arm(worker_.config().idle_timeout);
+  deadline_.set(worker_.config().idle_timeout);
 }
 
 // ---- errors: the one place a failure becomes an HTTP response ----
@@ -401,7 +398,7 @@ void Http1ServerConnection::log_error(ProxyError reason, const Error& cause) {
   if (!worker_.log_limiter().allow(reason, uv_now(worker_.worker().loop()), &suppressed)) return;
   auto level = client_caused(reason) ? spdlog::level::info : spdlog::level::warn;
   spdlog::log(level, "{} {} from {}: {}{}", to_string(direction_), info(reason).header,
-              downstream_.tcp->peer_address().to_string(), cause.describe(),
+              downstream_.tcp->peer().to_string(), cause.describe(),
               suppressed > 0 ? fmt::format(" ({} similar suppressed)", suppressed) : "");
 }
 
@@ -452,7 +449,7 @@ void Http1ServerConnection::count_response(uint16_t status, bool failure) {
 
 // ---- connection lifecycle ----
 
-void Http1ServerConnection::on_timer() {
+void Http1ServerConnection::on_deadline() {
   if (state_ == State::kHead) {
     respond_error(ProxyError::kHeaderTimeout,
                   Error(ErrorCode::kTimeout, "request head not complete in time"));
@@ -480,7 +477,7 @@ void Http1ServerConnection::on_error(const Error& error) {
 void Http1ServerConnection::close(net::CloseMode mode) {
   if (state_ == State::kClosing) return;
   state_ = State::kClosing;
-  timer_.disarm();
+  deadline_.clear();
   resolution_.reset();
   if (upstream_ != nullptr) std::exchange(upstream_, nullptr)->detach();
   downstream_.tcp->close(mode);

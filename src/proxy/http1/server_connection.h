@@ -13,7 +13,7 @@
 #include <optional>
 
 #include "common/buffer/buffer.h"
-#include "common/event/timer.h"
+#include "common/event/deadline.h"
 #include "common/http/h1/parser.h"
 #include "common/net/resolver.h"
 #include "common/net/tcp_connection.h"
@@ -85,7 +85,7 @@ class Http1ServerConnection final : public ProxyConnection,
   void count_response(uint16_t status, bool failure);
   void close(net::CloseMode mode);
   void enter_idle();
-  void on_timer();
+  void on_deadline();
   void log_error(ProxyError reason, const Error& cause);
   bool retry_allowed(ProxyError reason) const;
 
@@ -96,7 +96,7 @@ class Http1ServerConnection final : public ProxyConnection,
   buffer::Buffer pending_;      // read but not parsed yet (pipelined requests wait here)
   buffer::Buffer to_upstream_;  // encoded request bytes not yet handed to an upstream
   buffer::Buffer out_;          // response bytes being assembled for the client
-  event::Timer timer_;          // idle or header deadline, by state
+  event::Deadline deadline_;    // idle or header deadline, by state
   State state_ = State::kIdle;
   bool downstream_eof_ = false;
   // What the last feed() left the parser waiting for.

@@ -37,12 +37,12 @@ void UpstreamConnection::connect() {
     // Report on the next loop turn: the exchange is still inside acquire().
     connect_error_ = started.error();
     deadline_reason_ = ProxyError::kConnectFailed;
-    deadline_.arm(std::chrono::milliseconds(0));
+    deadline_.set(std::chrono::milliseconds(1));
     return;
   }
   tcp_->read_start();
   deadline_reason_ = ProxyError::kConnectTimeout;
-  if (config_.connect_timeout.count() > 0) deadline_.arm(config_.connect_timeout);
+  deadline_.set(config_.connect_timeout);
 }
 
 void UpstreamConnection::attach(Observer& observer, bool head_request) {
@@ -54,21 +54,17 @@ void UpstreamConnection::attach(Observer& observer, bool head_request) {
   final_response_done_ = false;
   keep_alive_ = false;
   parser_.set_next_response_bodyless(head_request);
-  if (tcp_->connected()) deadline_.disarm();  // the pool-idle deadline
+  if (tcp_->connected()) deadline_.clear();  // the pool-idle deadline
 }
 
 void UpstreamConnection::request_complete() {
   request_done_ = true;
-  if (tcp_->connected() && !response_started_) arm_response_deadline();
+  if (tcp_->connected() && !response_started_) set_response_deadline();
 }
 
-void UpstreamConnection::arm_response_deadline() {
+void UpstreamConnection::set_response_deadline() {
   deadline_reason_ = ProxyError::kUpstreamTimeout;
-  if (config_.upstream_timeout.count() > 0) {
-    deadline_.arm(config_.upstream_timeout);
-  } else {
-    deadline_.disarm();
-  }
+  deadline_.set(config_.upstream_timeout);
 }
 
 void UpstreamConnection::detach() {
@@ -80,14 +76,14 @@ void UpstreamConnection::park() {
   state_ = State::kIdle;
   observer_ = nullptr;
   tcp_->read_start();  // notice the server closing an idle connection
-  if (config_.pool_idle_timeout.count() > 0) deadline_.arm(config_.pool_idle_timeout);
+  deadline_.set(config_.pool_idle_timeout);
 }
 
 void UpstreamConnection::close() {
   if (state_ == State::kClosing || state_ == State::kClosed) return;
   state_ = State::kClosing;
   observer_ = nullptr;
-  deadline_.disarm();
+  deadline_.clear();
   pool_.forget_idle(*this);
   tcp_->close(net::CloseMode::kNoFlush);
 }
@@ -95,13 +91,13 @@ void UpstreamConnection::close() {
 MeteredSocket UpstreamConnection::release_socket() {
   state_ = State::kClosed;
   observer_ = nullptr;
-  deadline_.disarm();
+  deadline_.clear();
   return MeteredSocket{std::move(tcp_), std::move(meter_)};
 }
 
 void UpstreamConnection::on_connected() {
-  deadline_.disarm();
-  if (request_done_ && !response_started_) arm_response_deadline();
+  deadline_.clear();
+  if (request_done_ && !response_started_) set_response_deadline();
 }
 
 void UpstreamConnection::on_read(buffer::Slice data) {
@@ -126,7 +122,7 @@ void UpstreamConnection::on_read(buffer::Slice data) {
     if (outcome == Outcome::kUpgrade) {
       Observer* o = observer_;
       observer_ = nullptr;
-      deadline_.disarm();
+      deadline_.clear();
       if (o != nullptr) o->on_upstream_upgrade(std::move(data));
       return;
     }
@@ -145,7 +141,7 @@ void UpstreamConnection::on_read(buffer::Slice data) {
 void UpstreamConnection::finish_response(bool clean_end) {
   if (!clean_end) keep_alive_ = false;
   state_ = State::kDone;
-  deadline_.disarm();
+  deadline_.clear();
   Observer* o = observer_;
   observer_ = nullptr;
   if (o != nullptr) o->on_upstream_complete(parser_.trailers());
@@ -217,7 +213,7 @@ void UpstreamConnection::on_head() {
   response_started_ = true;
   http::ResponseHead& head = parser_.response();
   if (!head.informational()) {
-    deadline_.disarm();
+    deadline_.clear();
     keep_alive_ = head.keep_alive;
   }
   if (observer_ != nullptr) observer_->on_upstream_head(head);

@@ -7,7 +7,7 @@
 #include <memory>
 #include <optional>
 
-#include "common/event/timer.h"
+#include "common/event/deadline.h"
 #include "common/event/worker.h"
 #include "common/http/h1/parser.h"
 #include "common/net/socket_address.h"
@@ -92,7 +92,7 @@ class UpstreamConnection final : public event::DeferredDeletable,
 
   void fail(ProxyError reason, const Error& cause);
   void finish_response(bool clean_end);
-  void arm_response_deadline();
+  void set_response_deadline();
   void on_deadline();
 
   UpstreamPool& pool_;
@@ -101,7 +101,7 @@ class UpstreamConnection final : public event::DeferredDeletable,
   std::unique_ptr<net::TcpConnection> tcp_;
   TcpMeter meter_;
   http::h1::Parser parser_;
-  event::Timer deadline_;
+  event::Deadline deadline_;
   ProxyError deadline_reason_ = ProxyError::kConnectTimeout;
   Observer* observer_ = nullptr;
   State state_ = State::kBusy;

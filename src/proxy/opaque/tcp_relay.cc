@@ -10,7 +10,7 @@ TcpRelay::TcpRelay(ProxyWorker& worker)
     : ProxyConnection(worker),
       down_(*this, "downstream"),
       up_(*this, "upstream"),
-      timer_(worker.worker().loop(), [this] { on_timer(); }) {
+      deadline_(worker.worker().loop(), [this] { on_deadline(); }) {
   down_.peer_ = &up_;
   up_.peer_ = &down_;
 }
@@ -32,7 +32,7 @@ void TcpRelay::start(ProxyWorker& worker, Direction direction, TlsLabel tls,
     return;
   }
   relay->connecting_ = true;
-  if (config.connect_timeout.count() > 0) relay->timer_.arm(config.connect_timeout);
+  relay->deadline_.set(config.connect_timeout);
   relay->begin(std::move(initial), buffer::Buffer(worker.worker().chunks()));
 }
 
@@ -42,7 +42,6 @@ void TcpRelay::join(ProxyWorker& worker, MeteredSocket downstream, buffer::Buffe
   relay->down_.adopt(std::move(downstream));
   relay->up_.adopt(std::move(upstream));
   relay->touch();
-  if (worker.config().idle_timeout.count() > 0) relay->timer_.arm(worker.config().idle_timeout);
   relay->begin(std::move(to_upstream), std::move(to_downstream));
 }
 
@@ -58,25 +57,19 @@ void TcpRelay::Side::adopt(MeteredSocket socket) {
   socket_.tcp->set_handler(*this);
 }
 
-void TcpRelay::touch() { last_activity_ms_ = uv_now(worker_.worker().loop()); }
+void TcpRelay::touch() {
+  if (!connecting_) deadline_.set(worker_.config().idle_timeout);
+}
 
-void TcpRelay::on_timer() {
+void TcpRelay::on_deadline() {
   if (closing_) return;
   if (connecting_) {
     spdlog::debug("relay: upstream connect timed out");
     close_both(net::CloseMode::kAbort);
     return;
   }
-  // The deadline moves with traffic lazily: re-arming a timer per read would cost a heap
-  // operation per read.
-  uint64_t idle_ms = static_cast<uint64_t>(worker_.config().idle_timeout.count());
-  uint64_t now = uv_now(worker_.worker().loop());
-  if (now - last_activity_ms_ >= idle_ms) {
-    spdlog::debug("relay idle for {} ms; closing", idle_ms);
-    close_both(net::CloseMode::kNoFlush);
-    return;
-  }
-  timer_.arm(std::chrono::milliseconds(idle_ms - (now - last_activity_ms_)));
+  spdlog::debug("relay idle for {} ms; closing", worker_.config().idle_timeout.count());
+  close_both(net::CloseMode::kNoFlush);
 }
 
 void TcpRelay::Side::on_read(buffer::Slice data) {
@@ -98,10 +91,8 @@ void TcpRelay::Side::on_error(const Error& error) {
 
 void TcpRelay::Side::on_connected() {
   relay_.connecting_ = false;
+  relay_.deadline_.clear();
   relay_.touch();
-  relay_.timer_.disarm();
-  const auto idle = relay_.worker_.config().idle_timeout;
-  if (idle.count() > 0) relay_.timer_.arm(idle);
 }
 
 void TcpRelay::Side::on_high_watermark() {
@@ -129,7 +120,7 @@ void TcpRelay::abort() {
 void TcpRelay::close_both(net::CloseMode mode) {
   if (closing_) return;
   closing_ = true;
-  timer_.disarm();
+  deadline_.clear();
   for (Side* s : {&down_, &up_}) {
     if (s->attached()) {
       s->tcp().close(mode);

@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "common/buffer/buffer.h"
-#include "common/event/timer.h"
+#include "common/event/deadline.h"
 #include "common/net/socket_address.h"
 #include "proxy/direction.h"
 #include "proxy/proxy_connection.h"
@@ -59,14 +59,13 @@ class TcpRelay final : public ProxyConnection {
   explicit TcpRelay(ProxyWorker& worker);
   void begin(buffer::Buffer to_upstream, buffer::Buffer to_downstream);
   void touch();
-  void on_timer();
+  void on_deadline();
   void close_both(net::CloseMode mode);
   void side_closed();
 
   Side down_;
   Side up_;
-  event::Timer timer_;
-  uint64_t last_activity_ms_ = 0;
+  event::Deadline deadline_;  // connect, then idle
   bool connecting_ = false;
   bool closing_ = false;
 };
