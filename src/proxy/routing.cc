@@ -45,7 +45,7 @@ ConnectionTarget target_for(Direction direction, const ProxyConfig& config,
 
 std::optional<std::string_view> request_authority(const http::RequestHead& request) {
   if (is_absolute_form(request.target)) return absolute_form_authority(request.target);
-  if (auto host = request.headers.get("host"); host && !host->empty()) return host;
+  if (auto host = request.headers.get(http::FieldName::kHost); host && !host->empty()) return host;
   return std::nullopt;
 }
 

@@ -12,7 +12,7 @@ void Buffer::append(Slice s) {
   slices_.push_back(std::move(s));
 }
 
-void Buffer::append(std::string_view bytes) {
+void Buffer::append_slow(std::string_view bytes) {
   while (!bytes.empty()) {
     size_t room = 0;
     char* p = reserve(1, &room);

@@ -6,6 +6,7 @@
 #include <sys/uio.h>
 
 #include <cstddef>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,7 +28,20 @@ class Buffer {
   ChunkPool& pool() const { return *pool_; }
 
   void append(Slice s);
-  void append(std::string_view bytes);  // copies
+  // Copies. Heads are assembled from many short pieces, so the common case (room left in the
+  // last chunk) is inline.
+  void append(std::string_view bytes) {
+    if (head_ < slices_.size()) {
+      Slice& last = slices_.back();
+      if (last.can_extend() && pool_->chunk_size() - last.chunk()->fill >= bytes.size()) {
+        std::memcpy(last.chunk()->data() + last.chunk()->fill, bytes.data(), bytes.size());
+        last.extend(bytes.size());
+        size_ += bytes.size();
+        return;
+      }
+    }
+    append_slow(bytes);
+  }
   // Moves every byte of `other` to the back of this buffer; `other` ends empty.
   void append(Buffer&& other);
   // Moves the first `n` bytes of this buffer to the back of `dest`.
@@ -49,6 +63,7 @@ class Buffer {
   std::string to_string() const;
 
  private:
+  void append_slow(std::string_view bytes);
   void compact();
 
   ChunkPool* pool_;

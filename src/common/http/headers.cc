@@ -5,12 +5,44 @@
 namespace lmesh::http {
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
+}
+
+// iequals() against a lower-case literal of token characters: one comparison per byte
+// instead of two conversions, which matters because every field name of every message is
+// classified.
+bool equals_lower(std::string_view name, std::string_view lower_literal) {
+  if (name.size() != lower_literal.size()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    // OR-ing 0x20 lower-cases an ASCII letter and leaves '-' and digits alone; the control
+    // characters it could confuse with them never appear in a field name.
+    if ((name[i] | 0x20) != lower_literal[i]) return false;
+  }
+  return true;
+}
+
+// True if a Connection value lists an option other than the usual keep-alive, close and
+// upgrade: only then can it make other fields hop-by-hop, and only then must every field be
+// checked against it.
+bool names_other_fields(std::string_view value) {
+  while (!value.empty()) {
+    auto comma = value.find(',');
+    std::string_view token = trim(value.substr(0, comma));
+    if (!token.empty() && !equals_lower(token, "keep-alive") && !equals_lower(token, "close") &&
+        !equals_lower(token, "upgrade")) {
+      return true;
+    }
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return false;
 }
 
 }  // namespace
@@ -33,15 +65,38 @@ bool list_contains_token(std::string_view value, std::string_view token) {
   return false;
 }
 
+FieldName classify_field_name(std::string_view name) {
+  // The length picks at most two candidates, so most fields cost one switch.
+  switch (name.size()) {
+    case 2: return equals_lower(name, "te") ? FieldName::kTe : FieldName::kOther;
+    case 4: return equals_lower(name, "host") ? FieldName::kHost : FieldName::kOther;
+    case 7: return equals_lower(name, "upgrade") ? FieldName::kUpgrade : FieldName::kOther;
+    case 10:
+      if (equals_lower(name, "connection")) return FieldName::kConnection;
+      return equals_lower(name, "keep-alive") ? FieldName::kKeepAlive : FieldName::kOther;
+    case 14:
+      if (equals_lower(name, "content-length")) return FieldName::kContentLength;
+      return equals_lower(name, "http2-settings") ? FieldName::kHttp2Settings : FieldName::kOther;
+    case 16:
+      return equals_lower(name, "proxy-connection") ? FieldName::kProxyConnection
+                                                    : FieldName::kOther;
+    case 17:
+      return equals_lower(name, "transfer-encoding") ? FieldName::kTransferEncoding
+                                                     : FieldName::kOther;
+    default: return FieldName::kOther;
+  }
+}
+
 void HeaderMap::add(std::string_view name, std::string_view value) {
   begin_field();
   append_name(name);
   append_value(value);
+  end_field();
 }
 
 void HeaderMap::begin_field() {
   auto at = static_cast<uint32_t>(arena_.size());
-  entries_.push_back(Entry{at, 0, at, 0});
+  entries_.push_back(Entry{at, 0, at, 0, FieldName::kOther});
 }
 
 void HeaderMap::append_name(std::string_view piece) {
@@ -59,16 +114,36 @@ void HeaderMap::append_value(std::string_view piece) {
   entries_.back().value_length += static_cast<uint32_t>(piece.size());
 }
 
+void HeaderMap::end_field() {
+  assert(!entries_.empty());
+  Entry& e = entries_.back();
+  std::string_view all(arena_);
+  // Field values exclude surrounding whitespace (RFC 9110 §5.5); llhttp strips the leading
+  // part, the trailing part is ours.
+  std::string_view value = trim(all.substr(e.value_offset, e.value_length));
+  e.value_offset = static_cast<uint32_t>(value.data() - all.data());
+  e.value_length = static_cast<uint32_t>(value.size());
+  e.kind = classify_field_name(all.substr(e.name_offset, e.name_length));
+  if (e.kind == FieldName::kConnection && names_other_fields(value)) has_connection_ = true;
+}
+
 HeaderMap::Field HeaderMap::at(size_t i) const {
   const Entry& e = entries_[i];
   std::string_view all(arena_);
-  // Field values exclude leading and trailing whitespace (RFC 9110 §5.5); llhttp already
-  // strips the leading part, the trailing part it leaves to us.
-  return Field{all.substr(e.name_offset, e.name_length),
-               trim(all.substr(e.value_offset, e.value_length))};
+  return Field{all.substr(e.name_offset, e.name_length), all.substr(e.value_offset, e.value_length),
+               e.kind};
+}
+
+std::optional<std::string_view> HeaderMap::get(FieldName name) const {
+  for (const Entry& e : entries_) {
+    if (e.kind == name) return std::string_view(arena_).substr(e.value_offset, e.value_length);
+  }
+  return std::nullopt;
 }
 
 std::optional<std::string_view> HeaderMap::get(std::string_view name) const {
+  FieldName kind = classify_field_name(name);
+  if (kind != FieldName::kOther) return get(kind);
   for (size_t i = 0; i < entries_.size(); ++i) {
     Field f = at(i);
     if (iequals(f.name, name)) return f.value;
@@ -76,7 +151,16 @@ std::optional<std::string_view> HeaderMap::get(std::string_view name) const {
   return std::nullopt;
 }
 
+bool HeaderMap::has_token(FieldName name, std::string_view token) const {
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    if (entries_[i].kind == name && list_contains_token(at(i).value, token)) return true;
+  }
+  return false;
+}
+
 bool HeaderMap::has_token(std::string_view name, std::string_view token) const {
+  FieldName kind = classify_field_name(name);
+  if (kind != FieldName::kOther) return has_token(kind, token);
   for (size_t i = 0; i < entries_.size(); ++i) {
     Field f = at(i);
     if (iequals(f.name, name) && list_contains_token(f.value, token)) return true;
@@ -87,6 +171,7 @@ bool HeaderMap::has_token(std::string_view name, std::string_view token) const {
 void HeaderMap::clear() {
   arena_.clear();
   entries_.clear();
+  has_connection_ = false;
 }
 
 }  // namespace lmesh::http

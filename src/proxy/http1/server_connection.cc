@@ -90,8 +90,8 @@ void Http1ServerConnection::update_reading() {
   if (state_ == State::kClosing || downstream_eof_) return;
   // Read while nothing waits unparsed, except that a request body is not read faster than the
   // upstream takes it, nor while the upstream is still being found.
-  bool body_blocked = state_ == State::kExchange && !request_done_ &&
-                      (upstream_paused_us_ || upstream_ == nullptr);
+  bool body_blocked =
+      state_ == State::kExchange && !request_done_ && (upstream_paused_us_ || upstream_ == nullptr);
   if (pending_.empty() && !body_blocked) {
     downstream_.tcp->read_start();
   } else {
@@ -115,11 +115,11 @@ void Http1ServerConnection::on_head() {
   // Only WebSocket upgrades become tunnels. Any other upgrade (h2c above all, which RFC 9113
   // §3.1 retired in favour of prior knowledge) is declined: the Upgrade field is dropped and
   // the request is answered over HTTP/1.1, as RFC 9110 §7.8 lets a server do.
-  if (req.upgrade && !req.headers.has_token("upgrade", "websocket")) parser_.decline_upgrade();
+  if (req.upgrade && !req.headers.has_token(http::FieldName::kUpgrade, "websocket"))
+    parser_.decline_upgrade();
 
   auto authority = request_authority(req);
-  std::string_view authority_label =
-      authority ? *authority : std::string_view();
+  std::string_view authority_label = authority ? *authority : std::string_view();
   std::string fallback;
   if (!authority && target_.destination) {
     fallback = target_.destination->to_string();
@@ -150,9 +150,9 @@ void Http1ServerConnection::on_head() {
     if (auto numeric = net::SocketAddress::parse(hp->to_string())) {
       endpoint_ = *numeric;
     } else {
-      auto started = net::Resolution::start(
-          worker_.worker().loop(), *hp,
-          [this](Result<net::SocketAddress> r) { resolved(std::move(r)); });
+      auto started =
+          net::Resolution::start(worker_.worker().loop(), *hp,
+                                 [this](Result<net::SocketAddress> r) { resolved(std::move(r)); });
       if (!started) {
         respond_error(ProxyError::kConnectFailed, started.error());
         return;
@@ -183,12 +183,13 @@ void Http1ServerConnection::encode_request_head() {
   h1::append_request_line(to_upstream_, req.method, target);
   // An absolute-form target names the authority; Host must agree with it (RFC 9112 §3.2.2).
   h1::append_end_to_end_fields(to_upstream_, req.headers, absolute_form ? "host" : "");
-  if ((absolute_form || !req.headers.has("host")) && authority) {
+  if ((absolute_form || !req.headers.has(http::FieldName::kHost)) && authority) {
     h1::append_field(to_upstream_, "Host", *authority);
   }
   if (req.upgrade) {
     h1::append_field(to_upstream_, "Connection", "Upgrade");
-    h1::append_field(to_upstream_, "Upgrade", req.headers.get("upgrade").value_or(""));
+    h1::append_field(to_upstream_, "Upgrade",
+                     req.headers.get(http::FieldName::kUpgrade).value_or(""));
   }
   if (req.framing == http::BodyFraming::kChunked) {
     h1::append_field(to_upstream_, "Transfer-Encoding", "chunked");
@@ -236,7 +237,7 @@ void Http1ServerConnection::on_upstream_head(http::ResponseHead& head) {
       h1::append_status_line(out_, head.status, head.reason);
       h1::append_end_to_end_fields(out_, head.headers);
       h1::append_field(out_, "Connection", "Upgrade");
-      h1::append_field(out_, "Upgrade", head.headers.get("upgrade").value_or(""));
+      h1::append_field(out_, "Upgrade", head.headers.get(http::FieldName::kUpgrade).value_or(""));
       h1::end_head(out_);
       return;
     }
@@ -279,19 +280,16 @@ void Http1ServerConnection::on_upstream_head(http::ResponseHead& head) {
 
 void Http1ServerConnection::on_upstream_body(buffer::Slice data) {
   switch (framing_) {
-    case Framing::kChunked:
-      h1::append_chunk(out_, std::move(data));
-      break;
+    case Framing::kChunked: h1::append_chunk(out_, std::move(data)); break;
     case Framing::kLength:
-    case Framing::kClose:
-      out_.append(std::move(data));
-      break;
-    case Framing::kNone:
-      break;
+    case Framing::kClose: out_.append(std::move(data)); break;
+    case Framing::kNone: break;
   }
 }
 
-void Http1ServerConnection::on_upstream_read_end() { flush_response(); }
+void Http1ServerConnection::on_upstream_read_end() {
+  flush_response();
+}
 
 void Http1ServerConnection::flush_response() {
   if (!out_.empty() && state_ != State::kClosing) downstream_.tcp->write(out_);
@@ -483,7 +481,9 @@ void Http1ServerConnection::close(net::CloseMode mode) {
   downstream_.tcp->close(mode);
 }
 
-void Http1ServerConnection::on_closed() { release(); }
+void Http1ServerConnection::on_closed() {
+  release();
+}
 
 void Http1ServerConnection::drain() {
   if (state_ == State::kIdle && pending_.empty()) {

@@ -1,39 +1,27 @@
 #include "common/http/h1/encoder.h"
 
 #include <charconv>
+#include <cstring>
 
 namespace lmesh::http::h1 {
-namespace {
-
-constexpr std::string_view kAlwaysHopByHop[] = {
-    "connection", "keep-alive", "proxy-connection", "te", "transfer-encoding", "upgrade",
-    "http2-settings",
-};
-
-bool always_hop_by_hop(std::string_view name) {
-  for (std::string_view h : kAlwaysHopByHop) {
-    if (iequals(name, h)) return true;
-  }
-  return false;
-}
-
-}  // namespace
-
 bool is_hop_by_hop(std::string_view name, const HeaderMap& headers) {
   // Fields named as connection options are hop-by-hop too (RFC 9110 §7.6.1).
-  return always_hop_by_hop(name) || headers.has_token("connection", name);
+  return is_hop_by_hop(classify_field_name(name)) ||
+         headers.has_token(FieldName::kConnection, name);
 }
 
 void append_end_to_end_fields(buffer::Buffer& out, const HeaderMap& headers,
                               std::string_view also_skip) {
-  // Looking for connection options only when Connection is present keeps the common case a
-  // single pass over the fields.
-  bool has_connection = headers.has("connection");
+  FieldName skip = also_skip.empty() ? FieldName::kOther : classify_field_name(also_skip);
+  bool options = headers.has_connection_options();
   for (size_t i = 0; i < headers.size(); ++i) {
     HeaderMap::Field f = headers.at(i);
-    if (always_hop_by_hop(f.name)) continue;
-    if (!also_skip.empty() && iequals(f.name, also_skip)) continue;
-    if (has_connection && headers.has_token("connection", f.name)) continue;
+    if (is_hop_by_hop(f.kind) || (f.kind == skip && skip != FieldName::kOther)) continue;
+    if (f.kind == FieldName::kOther && !also_skip.empty() && iequals(f.name, also_skip)) continue;
+    if (options && f.kind == FieldName::kOther &&
+        headers.has_token(FieldName::kConnection, f.name)) {
+      continue;
+    }
     append_field(out, f.name, f.value);
   }
 }
@@ -56,10 +44,26 @@ void append_status_line(buffer::Buffer& out, uint16_t status, std::string_view r
 }
 
 void append_field(buffer::Buffer& out, std::string_view name, std::string_view value) {
-  out.append(name);
-  out.append(": ");
-  out.append(value);
-  out.append("\r\n");
+  size_t n = name.size() + value.size() + 4;
+  if (n > out.pool().chunk_size()) {
+    out.append(name);
+    out.append(": ");
+    out.append(value);
+    out.append("\r\n");
+    return;
+  }
+  // One reservation for the whole line: heads are a dozen of these per request.
+  size_t room = 0;
+  char* p = out.reserve(n, &room);
+  std::memcpy(p, name.data(), name.size());
+  p += name.size();
+  *p++ = ':';
+  *p++ = ' ';
+  std::memcpy(p, value.data(), value.size());
+  p += value.size();
+  *p++ = '\r';
+  *p++ = '\n';
+  out.commit(n);
 }
 
 void append_content_length(buffer::Buffer& out, uint64_t length) {
@@ -68,7 +72,9 @@ void append_content_length(buffer::Buffer& out, uint64_t length) {
   append_field(out, "Content-Length", std::string_view(digits, static_cast<size_t>(end - digits)));
 }
 
-void end_head(buffer::Buffer& out) { out.append("\r\n"); }
+void end_head(buffer::Buffer& out) {
+  out.append("\r\n");
+}
 
 void append_chunk(buffer::Buffer& out, buffer::Slice data) {
   if (data.empty()) return;  // a zero-size chunk would end the body

@@ -5,7 +5,9 @@
 namespace lmesh::http::h1 {
 namespace {
 
-Parser* self_of(llhttp_t* p) { return static_cast<Parser*>(p->data); }
+Parser* self_of(llhttp_t* p) {
+  return static_cast<Parser*>(p->data);
+}
 
 }  // namespace
 
@@ -62,9 +64,13 @@ Parser::Outcome Parser::finish() {
   return Outcome::kError;
 }
 
-void Parser::resume() { llhttp_resume(&parser_); }
+void Parser::resume() {
+  llhttp_resume(&parser_);
+}
 
-void Parser::resume_after_upgrade() { llhttp_resume_after_upgrade(&parser_); }
+void Parser::resume_after_upgrade() {
+  llhttp_resume_after_upgrade(&parser_);
+}
 
 Parser::FeedResult Parser::fail_with(Error e, std::string reason, size_t consumed) {
   error_ = e;
@@ -132,7 +138,9 @@ int Parser::on_header_value(llhttp_t* p, const char* at, size_t n) {
 }
 
 int Parser::on_header_value_complete(llhttp_t* p) {
-  self_of(p)->field_open_ = false;
+  Parser* self = self_of(p);
+  self->field_open_ = false;
+  self->fields_->end_field();
   return 0;
 }
 
