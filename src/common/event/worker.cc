@@ -30,11 +30,11 @@ Worker::~Worker() {
 }
 
 bool Worker::post(std::function<void()> fn) {
-  {
-    std::lock_guard lock(posted_mutex_);
-    if (!accepting_) return false;
-    posted_.push_back(std::move(fn));
-  }
+  // The wake-up happens under the lock: stop() flips accepting_ under the same lock before it
+  // closes the async handle, so no sender can be half-way through uv_async_send() on it.
+  std::lock_guard lock(posted_mutex_);
+  if (!accepting_) return false;
+  posted_.push_back(std::move(fn));
   uv_async_send(async_.get());
   return true;
 }

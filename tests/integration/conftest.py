@@ -1,0 +1,120 @@
+"""Fixtures for the lmesh-proxy integration tests.
+
+Run: LMESH_PROXY=build/src/proxy/lmesh-proxy /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
+(point LMESH_PROXY at an ASan/UBSan build to turn every test into a memory-safety probe;
+test_transparent.py needs root and is skipped otherwise).
+
+- proxy_factory(**flags) starts the real binary (all listeners on 127.0.0.1:0, 2 workers, JSON
+  logs) and stops it at teardown, failing the test on a non-zero exit or a sanitizer report.
+- serve(cls, ...) starts a test server from upstreams.py and closes it at teardown.
+- upstream / proxy: an HttpUpstream with common routes, and a proxy whose outbound target and
+  inbound forward both point at it.
+- every test runs under a deadline (default 30 s, `@pytest.mark.deadline(s)` to change it),
+  and the whole session under a watchdog that dumps stacks and exits if it overruns.
+"""
+import faulthandler
+import signal
+import sys
+
+import pytest
+
+import upstreams
+from harness import BASE_FLAGS, Proxy, hostport, proxy_binary
+
+DEFAULT_DEADLINE = 30.0
+
+
+# ---------------------------------------------------------------- time bounds
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "deadline(seconds): time limit for one test's call phase")
+
+
+def _deadline(item):
+    marker = item.get_closest_marker("deadline")
+    return float(marker.args[0]) if marker else DEFAULT_DEADLINE
+
+
+def pytest_collection_modifyitems(session, config, items):
+    # Whole-run watchdog: every test's deadline plus setup/teardown slack. faulthandler prints
+    # every thread's stack and exits, so a wedged run is diagnosable instead of killed silently.
+    budget = sum(_deadline(i) + 15 for i in items) + 30
+    faulthandler.dump_traceback_later(budget, exit=True, file=sys.stderr)
+
+
+def pytest_unconfigure(config):
+    faulthandler.cancel_dump_traceback_later()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    seconds = _deadline(item)
+
+    def expired(signum, frame):
+        pytest.fail(f"test exceeded its {seconds:.0f}s deadline", pytrace=True)
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+# ---------------------------------------------------------------- fixtures
+
+@pytest.fixture(scope="session")
+def proxy_path():
+    path = proxy_binary()
+    if not path.exists():
+        pytest.fail(f"lmesh-proxy binary not found at {path} (set LMESH_PROXY)")
+    return path
+
+
+@pytest.fixture
+def proxy_factory(proxy_path):
+    started = []
+
+    def start(env=None, cmd_prefix=(), binary=None, expect=("outbound", "inbound", "admin"), **flags):
+        proxy = Proxy({**BASE_FLAGS, **flags}, env=env, cmd_prefix=cmd_prefix,
+                      binary=binary or proxy_path, expect=expect)
+        started.append(proxy)
+        return proxy
+
+    yield start
+    failures = []
+    for proxy in started:
+        try:
+            proxy.stop()
+        except AssertionError as e:
+            failures.append(str(e))
+    if failures:
+        pytest.fail("\n\n".join(failures), pytrace=False)
+
+
+@pytest.fixture
+def serve():
+    made = []
+
+    def make(cls=upstreams.HttpUpstream, *args, **kw):
+        server = cls(*args, **kw)
+        made.append(server)
+        return server
+
+    yield make
+    for server in made:
+        server.close()
+
+
+@pytest.fixture
+def upstream(serve):
+    return serve(upstreams.HttpUpstream, routes={
+        "/": upstreams.fixed(200, b"hello from upstream"),
+        "/echo": upstreams.echo(),
+    })
+
+
+@pytest.fixture
+def proxy(proxy_factory, upstream):
+    return proxy_factory(outbound_target=hostport(upstream.addr),
+                         inbound_forward=hostport(upstream.addr))
