@@ -51,7 +51,7 @@ if clang-format --dry-run -Werror "${sources[@]}" >/dev/null 2>format.log; then
   passed=$((passed + 1))
 else
   echo "format check: these files differ from .clang-format:"
-  grep -o '^[^:]*:' format.log | sort -u
+  grep -oE '^[^: ]+\.(cc|h):' format.log | tr -d ':' | sort -u
   failed=$((failed + 1))
 fi
 rm -f format.log

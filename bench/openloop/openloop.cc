@@ -27,10 +27,10 @@
 // 1 when the target could not be reached at all.
 
 #include <arpa/inet.h>
-#include <sched.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -45,7 +46,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <cctype>
 #include <deque>
 #include <optional>
 #include <string>
@@ -64,9 +64,9 @@ Nanos now_ns() {
 
 [[noreturn]] void usage(const char* msg) {
   std::fprintf(stderr,
-      "openloop: %s\nusage: openloop --target IP:PORT [--path /] [--host H] [--rate N] "
-      "[--duration 10s] [--warmup 1s] [--connections 16] [--drain 2s] [--spin 200us]\n",
-      msg);
+               "openloop: %s\nusage: openloop --target IP:PORT [--path /] [--host H] [--rate N] "
+               "[--duration 10s] [--warmup 1s] [--connections 16] [--drain 2s] [--spin 200us]\n",
+               msg);
   std::exit(2);
 }
 
@@ -77,10 +77,14 @@ std::optional<Nanos> parse_duration(std::string_view s) {
   if (ec != std::errc{} || value < 0) return std::nullopt;
   std::string_view unit(end, static_cast<size_t>(s.data() + s.size() - end));
   double scale = 1e9;
-  if (unit == "ms") scale = 1e6;
-  else if (unit == "us") scale = 1e3;
-  else if (unit == "m") scale = 60e9;
-  else if (!unit.empty() && unit != "s") return std::nullopt;
+  if (unit == "ms")
+    scale = 1e6;
+  else if (unit == "us")
+    scale = 1e3;
+  else if (unit == "m")
+    scale = 60e9;
+  else if (!unit.empty() && unit != "s")
+    return std::nullopt;
   return static_cast<Nanos>(value * scale);
 }
 
@@ -128,9 +132,9 @@ Options parse_args(int argc, char** argv) {
       auto d = parse_duration(v);
       if (!d) usage("bad duration (use e.g. 10s, 500ms, 100us)");
       (flag == "--duration" ? o.duration
-          : flag == "--warmup" ? o.warmup
-          : flag == "--drain"  ? o.drain
-                               : o.spin) = *d;
+       : flag == "--warmup" ? o.warmup
+       : flag == "--drain"  ? o.drain
+                            : o.spin) = *d;
     } else {
       usage("unknown flag");
     }
@@ -145,15 +149,15 @@ enum class ConnState { Connecting, Idle, Busy };
 struct Conn {
   int fd = -1;
   ConnState state = ConnState::Connecting;
-  Nanos intended = 0;      // intended send time of the outstanding request
-  bool recorded = false;   // outstanding request falls after the warm-up
-  size_t write_off = 0;    // bytes of the request already written (partial writes)
-  std::string in;          // bytes of the current response received so far
-  size_t head_len = 0;     // 0 until the response head is complete
+  Nanos intended = 0;     // intended send time of the outstanding request
+  bool recorded = false;  // outstanding request falls after the warm-up
+  size_t write_off = 0;   // bytes of the request already written (partial writes)
+  std::string in;         // bytes of the current response received so far
+  size_t head_len = 0;    // 0 until the response head is complete
   size_t body_len = 0;
   int status = 0;
   bool close_after = false;
-  uint32_t events = 0;     // what epoll watches for this fd now
+  uint32_t events = 0;  // what epoll watches for this fd now
 };
 
 struct Stats {
@@ -171,7 +175,8 @@ struct Stats {
 class Generator {
  public:
   explicit Generator(const Options& o) : opt_(o) {
-    request_ = "GET " + o.path + " HTTP/1.1\r\nHost: " + o.host + "\r\nUser-Agent: openloop\r\n\r\n";
+    request_ =
+        "GET " + o.path + " HTTP/1.1\r\nHost: " + o.host + "\r\nUser-Agent: openloop\r\n\r\n";
     epfd_ = epoll_create1(EPOLL_CLOEXEC);
     conns_.resize(static_cast<size_t>(o.connections));
   }
@@ -181,7 +186,7 @@ class Generator {
     Nanos deadline = now_ns() + 5'000'000'000;
     while (now_ns() < deadline) {
       if (std::all_of(conns_.begin(), conns_.end(),
-              [](const Conn& c) { return c.state == ConnState::Idle; }))
+                      [](const Conn& c) { return c.state == ConnState::Idle; }))
         return true;
       poll_once(100'000'000);
     }
@@ -218,15 +223,16 @@ class Generator {
           // requests cannot look faster than one that answers them late.
           stats_.timeouts += busy_ + backlog_.size();
           for (const Conn& c : conns_)
-            if (c.state == ConnState::Busy && c.recorded) stats_.latency.push_back(now - c.intended);
+            if (c.state == ConnState::Busy && c.recorded)
+              stats_.latency.push_back(now - c.intended);
           for (Nanos intended : backlog_)
             if (intended >= record_from_) stats_.latency.push_back(now - intended);
           break;
         }
       }
       Nanos wake = next < total
-          ? t0_ + static_cast<Nanos>(static_cast<double>(next) * period) - opt_.spin
-          : drain_deadline;
+                       ? t0_ + static_cast<Nanos>(static_cast<double>(next) * period) - opt_.spin
+                       : drain_deadline;
       if (wake > now) {
         poll_once(wake - now);
       } else {
@@ -309,8 +315,8 @@ class Generator {
   void flush(size_t i) {
     Conn& c = conns_[i];
     while (c.write_off < request_.size()) {
-      ssize_t n = ::send(c.fd, request_.data() + c.write_off, request_.size() - c.write_off,
-          MSG_NOSIGNAL);
+      ssize_t n =
+          ::send(c.fd, request_.data() + c.write_off, request_.size() - c.write_off, MSG_NOSIGNAL);
       if (n > 0) {
         c.write_off += static_cast<size_t>(n);
       } else if (n < 0 && errno == EINTR) {
@@ -336,7 +342,7 @@ class Generator {
     c.state = ConnState::Connecting;
     if (rc < 0 && errno != EINPROGRESS) {
       std::fprintf(stderr, "openloop: connect %s: %s\n", opt_.target_text.c_str(),
-          std::strerror(errno));
+                   std::strerror(errno));
     }
     epoll_event ev{};
     ev.events = EPOLLOUT | EPOLLIN;
@@ -375,7 +381,7 @@ class Generator {
     ++stats_.reconnects;
     if (stats_.reconnects > 100 && stats_.ok == 0) {
       std::fprintf(stderr, "openloop: %s: no successful response after %llu connections\n",
-          opt_.target_text.c_str(), static_cast<unsigned long long>(stats_.reconnects));
+                   opt_.target_text.c_str(), static_cast<unsigned long long>(stats_.reconnects));
       std::exit(1);
     }
     open_conn(i);
@@ -397,7 +403,7 @@ class Generator {
   void poll_once(Nanos timeout) {
     epoll_event events[64];
     timespec ts{static_cast<time_t>(timeout / 1'000'000'000),
-        static_cast<long>(timeout % 1'000'000'000)};
+                static_cast<long>(timeout % 1'000'000'000)};
     int n = epoll_pwait2(epfd_, events, 64, &ts, nullptr);
     for (int k = 0; k < n; ++k) {
       size_t i = events[k].data.u64;
@@ -472,7 +478,8 @@ class Generator {
         if (name == "content-length") {
           c.body_len = std::strtoull(std::string(value).c_str(), nullptr, 10);
           have_length = true;
-        } else if (name == "connection" && (value.starts_with("close") || value.starts_with("Close"))) {
+        } else if (name == "connection" &&
+                   (value.starts_with("close") || value.starts_with("Close"))) {
           c.close_after = true;
         } else if (name == "transfer-encoding") {
           std::fprintf(stderr, "openloop: chunked responses are not supported\n");
@@ -507,8 +514,8 @@ class Generator {
   std::string request_;
   int epfd_ = -1;
   std::vector<Conn> conns_;
-  std::deque<size_t> free_;       // idle connections, oldest first (spreads requests)
-  std::deque<Nanos> backlog_;     // intended times of queued requests
+  std::deque<size_t> free_;    // idle connections, oldest first (spreads requests)
+  std::deque<Nanos> backlog_;  // intended times of queued requests
   size_t busy_ = 0;
   Nanos t0_ = 0, record_from_ = 0, end_ = 0;
   Stats stats_;
@@ -522,7 +529,7 @@ int main(int argc, char** argv) {
   Generator gen(opt);
   if (!gen.connect_all()) {
     std::fprintf(stderr, "openloop: could not open %d connections to %s\n", opt.connections,
-        opt.target_text.c_str());
+                 opt.target_text.c_str());
     return 1;
   }
   gen.run();

@@ -15,12 +15,12 @@ enum class ErrorCode {
   kInvalidArgument,  // bad configuration or API input
   kIo,               // a system call failed; sys_errno says which
   kTimeout,
-  kRefused,          // the peer refused (connection refused, 4xx from a controller)
-  kProtocol,         // the peer violated the protocol
-  kTooLarge,         // a size limit was hit
-  kClosed,           // the resource is gone (connection closed, worker stopped)
+  kRefused,   // the peer refused (connection refused, 4xx from a controller)
+  kProtocol,  // the peer violated the protocol
+  kTooLarge,  // a size limit was hit
+  kClosed,    // the resource is gone (connection closed, worker stopped)
   kNotFound,
-  kInternal,         // a bug: an impossible state was reached
+  kInternal,  // a bug: an impossible state was reached
 };
 
 std::string_view to_string(ErrorCode code);
@@ -59,6 +59,8 @@ using Result = std::expected<T, Error>;
 inline std::unexpected<Error> fail(ErrorCode code, std::string message) {
   return std::unexpected<Error>(std::in_place, code, std::move(message));
 }
-inline std::unexpected<Error> fail(Error e) { return std::unexpected<Error>(std::move(e)); }
+inline std::unexpected<Error> fail(Error e) {
+  return std::unexpected<Error>(std::move(e));
+}
 
 }  // namespace lmesh

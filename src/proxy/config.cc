@@ -189,8 +189,9 @@ Result<ParsedArgs> parse_args(const std::vector<std::string>& args, GetEnvFn get
     }
     if (!has_value) {
       if (i + 1 >= args.size()) {
-        return fail(ErrorCode::kInvalidArgument,
-                    "flag '--" + std::string(name) + "' needs a value " + std::string(it->value_name));
+        return fail(
+            ErrorCode::kInvalidArgument,
+            "flag '--" + std::string(name) + "' needs a value " + std::string(it->value_name));
       }
       value = args[++i];
     }

@@ -16,7 +16,8 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   std::vector<std::string> args(argv + 1, argv + argc);
-  auto parsed = lmesh::proxy::parse_args(args, [](const char* n) -> const char* { return std::getenv(n); });
+  auto parsed =
+      lmesh::proxy::parse_args(args, [](const char* n) -> const char* { return std::getenv(n); });
   if (!parsed) {
     std::fprintf(stderr, "lmesh-proxy: %s\n", parsed.error().describe().c_str());
     return 2;

@@ -70,7 +70,8 @@ void Proxy::on_signal(uv_signal_t* handle, int signum) {
     self->stop_workers();
     return;
   }
-  spdlog::info("signal {}: draining for up to {} ms", signum, self->config_->shutdown_grace.count());
+  spdlog::info("signal {}: draining for up to {} ms", signum,
+               self->config_->shutdown_grace.count());
   self->begin_shutdown();
 }
 

@@ -7,7 +7,9 @@
 
 namespace lmesh::proxy {
 
-ProxyConnection::ProxyConnection(ProxyWorker& worker) : worker_(worker) { worker_.link(this); }
+ProxyConnection::ProxyConnection(ProxyWorker& worker) : worker_(worker) {
+  worker_.link(this);
+}
 
 ProxyConnection::~ProxyConnection() {
   if (!released_) worker_.unlink(this);

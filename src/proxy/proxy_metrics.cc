@@ -2,10 +2,11 @@
 
 #include <charconv>
 
-
 namespace lmesh::proxy {
 
-std::string_view to_string(TlsLabel t) { return t == TlsLabel::kPassthru ? "passthru" : "false"; }
+std::string_view to_string(TlsLabel t) {
+  return t == TlsLabel::kPassthru ? "passthru" : "false";
+}
 
 const ProxyErrorInfo& info(ProxyError e) {
   static constexpr ProxyErrorInfo kInfo[] = {
@@ -27,25 +28,25 @@ const ProxyErrorInfo& info(ProxyError e) {
 ProxyMetrics::ProxyMetrics()
     : request_total_(registry_.counter("request_total", "Requests received",
                                        {"direction", "authority", "tls"})),
-      response_total_(registry_.counter(
-          "response_total", "Responses sent",
-          {"direction", "authority", "tls", "status_code", "classification"})),
+      response_total_(
+          registry_.counter("response_total", "Responses sent",
+                            {"direction", "authority", "tls", "status_code", "classification"})),
       response_latency_ms_(registry_.histogram(
           "response_latency_ms", "Time from request head to response head, in milliseconds",
           {"direction", "authority", "tls"}, metrics::latency_ms_buckets())),
-      http_errors_total_(registry_.counter(
-          "http_errors_total", "Requests the proxy answered or ended itself, by reason",
-          {"direction", "reason"})) {
-  auto& open_total = registry_.counter("tcp_open_total", "TCP connections opened",
-                                       {"direction", "peer", "tls"});
+      http_errors_total_(registry_.counter("http_errors_total",
+                                           "Requests the proxy answered or ended itself, by reason",
+                                           {"direction", "reason"})) {
+  auto& open_total =
+      registry_.counter("tcp_open_total", "TCP connections opened", {"direction", "peer", "tls"});
   auto& open = registry_.gauge("tcp_open_connections", "TCP connections open now",
                                {"direction", "peer", "tls"});
-  auto& close_total = registry_.counter("tcp_close_total", "TCP connections closed",
-                                        {"direction", "peer", "tls"});
+  auto& close_total =
+      registry_.counter("tcp_close_total", "TCP connections closed", {"direction", "peer", "tls"});
   auto& read_bytes = registry_.counter("tcp_read_bytes_total", "Bytes read from TCP connections",
                                        {"direction", "peer", "tls"});
-  auto& write_bytes = registry_.counter(
-      "tcp_write_bytes_total", "Bytes written to TCP connections", {"direction", "peer", "tls"});
+  auto& write_bytes = registry_.counter("tcp_write_bytes_total", "Bytes written to TCP connections",
+                                        {"direction", "peer", "tls"});
   for (Direction d : {Direction::kInbound, Direction::kOutbound}) {
     for (Peer p : {Peer::kSrc, Peer::kDst}) {
       for (TlsLabel t : {TlsLabel::kFalse, TlsLabel::kPassthru}) {
@@ -65,8 +66,7 @@ RouteMetrics ProxyMetrics::route(Direction d, std::string_view authority, TlsLab
                       std::string(authority), d, tls};
 }
 
-metrics::Counter& ProxyMetrics::response(const RouteMetrics& route, uint16_t status,
-                                         bool failure) {
+metrics::Counter& ProxyMetrics::response(const RouteMetrics& route, uint16_t status, bool failure) {
   char code[8];
   auto [end, ec] = std::to_chars(code, code + sizeof code, status);
   return response_total_.get({to_string(route.direction), route.authority, to_string(route.tls),

@@ -36,7 +36,9 @@ class ProxyWorker {
   event::Worker& worker() { return worker_; }
   const ProxyConfig& config() const { return *config_; }
   ProxyMetrics& metrics() { return metrics_; }
-  UpstreamPool& pool(Direction d) { return d == Direction::kInbound ? inbound_pool_ : outbound_pool_; }
+  UpstreamPool& pool(Direction d) {
+    return d == Direction::kInbound ? inbound_pool_ : outbound_pool_;
+  }
   bool draining() const { return draining_; }
   LogLimiter& log_limiter() { return log_limiter_; }
 

@@ -29,8 +29,7 @@ class ChunkPool {
   static constexpr size_t kDefaultChunkSize = 16 * 1024;
   static constexpr size_t kDefaultMaxCached = 64;
 
-  explicit ChunkPool(size_t chunk_size = kDefaultChunkSize,
-                     size_t max_cached = kDefaultMaxCached);
+  explicit ChunkPool(size_t chunk_size = kDefaultChunkSize, size_t max_cached = kDefaultMaxCached);
   ~ChunkPool();
   ChunkPool(const ChunkPool&) = delete;
   ChunkPool& operator=(const ChunkPool&) = delete;

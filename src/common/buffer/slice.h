@@ -16,13 +16,17 @@ class Slice {
   Slice() = default;
   // Adopts one reference to `chunk` (the caller's).
   Slice(Chunk* chunk, size_t offset, size_t length)
-      : chunk_(chunk), offset_(static_cast<uint32_t>(offset)), length_(static_cast<uint32_t>(length)) {
+      : chunk_(chunk),
+        offset_(static_cast<uint32_t>(offset)),
+        length_(static_cast<uint32_t>(length)) {
     assert(offset + length <= chunk->fill);
   }
   ~Slice() { reset(); }
 
   Slice(Slice&& o) noexcept
-      : chunk_(std::exchange(o.chunk_, nullptr)), offset_(o.offset_), length_(std::exchange(o.length_, 0)) {}
+      : chunk_(std::exchange(o.chunk_, nullptr)),
+        offset_(o.offset_),
+        length_(std::exchange(o.length_, 0)) {}
   Slice& operator=(Slice&& o) noexcept {
     if (this != &o) {
       reset();
@@ -50,7 +54,9 @@ class Slice {
   const char* data() const { return chunk_->data() + offset_; }
   size_t size() const { return length_; }
   bool empty() const { return length_ == 0; }
-  std::string_view view() const { return length_ == 0 ? std::string_view() : std::string_view(data(), length_); }
+  std::string_view view() const {
+    return length_ == 0 ? std::string_view() : std::string_view(data(), length_);
+  }
   Chunk* chunk() const { return chunk_; }
 
   void remove_prefix(size_t n) {

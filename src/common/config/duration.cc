@@ -20,8 +20,8 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
   if (unit == "m") ms_per_unit = 60'000;
   if (unit == "h") ms_per_unit = 3'600'000;
   if (ms_per_unit == 0) {
-    return fail(ErrorCode::kInvalidArgument, "'" + std::string(text) +
-                                                 "' has no valid unit (use ms, s, m or h)");
+    return fail(ErrorCode::kInvalidArgument,
+                "'" + std::string(text) + "' has no valid unit (use ms, s, m or h)");
   }
   constexpr uint64_t kMaxMs = uint64_t{1} << 40;  // ~35 years: beyond any sane timeout
   if (value > kMaxMs / ms_per_unit) {

@@ -14,9 +14,13 @@ void Timer::arm(std::chrono::milliseconds after) {
   uv_timer_start(timer_.get(), &Timer::on_timer, static_cast<uint64_t>(after.count()), 0);
 }
 
-void Timer::disarm() { uv_timer_stop(timer_.get()); }
+void Timer::disarm() {
+  uv_timer_stop(timer_.get());
+}
 
-bool Timer::armed() const { return uv_is_active(timer_.handle()) != 0; }
+bool Timer::armed() const {
+  return uv_is_active(timer_.handle()) != 0;
+}
 
 void Timer::on_timer(uv_timer_t* t) {
   auto* self = static_cast<Timer*>(t->data);

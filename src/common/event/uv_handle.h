@@ -58,9 +58,8 @@ class UvHandle {
   }
 
   // For TCP handles: close with a RST instead of a FIN (CloseMode::kAbort).
-  void close_reset(ClosedFn on_closed = nullptr, void* context = nullptr)
-    requires std::is_same_v<T, uv_tcp_t>
-  {
+  void close_reset(ClosedFn on_closed = nullptr,
+                   void* context = nullptr) requires std::is_same_v<T, uv_tcp_t> {
     Box* box = box_;
     if (box == nullptr || !initialized_) return close(on_closed, context);
     box_ = nullptr;

@@ -1,8 +1,8 @@
 #include "common/event/worker.h"
 
 #include <cassert>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 
 namespace lmesh::event {
 
@@ -16,6 +16,63 @@ Worker::Worker(size_t index, size_t chunk_size) : index_(index), chunks_(chunk_s
   // Pending deletions alone must not keep the loop alive: objects still waiting to be freed at
   // shutdown are freed by run() after the loop ends.
   uv_unref(deferred_idle_.handle());
+  // The prepare and check handles bracket the poll phase, where nearly all writes are queued;
+  // both stay active (two function calls per loop turn) and neither keeps the loop alive.
+  poll_prepare_.init(uv_prepare_init, &loop_);
+  poll_prepare_.get()->data = this;
+  uv_prepare_start(poll_prepare_.get(), &Worker::on_poll_prepare);
+  uv_unref(poll_prepare_.handle());
+  batch_end_check_.init(uv_check_init, &loop_);
+  batch_end_check_.get()->data = this;
+  uv_check_start(batch_end_check_.get(), &Worker::on_batch_end_check);
+  uv_unref(batch_end_check_.handle());
+}
+
+void Worker::on_poll_prepare(uv_prepare_t* p) {
+  auto* self = static_cast<Worker*>(p->data);
+  if (self != nullptr) self->in_poll_phase_ = true;
+}
+
+BatchEndTask::~BatchEndTask() {
+  if (scheduled_on_ != nullptr) scheduled_on_->unschedule(*this);
+}
+
+void Worker::at_batch_end(BatchEndTask& task) {
+  if (task.scheduled_on_ != nullptr) return;
+  task.scheduled_on_ = this;
+  task.prev_ = batch_tail_;
+  task.next_ = nullptr;
+  if (batch_tail_ != nullptr) {
+    batch_tail_->next_ = &task;
+  } else {
+    batch_head_ = &task;
+    // Outside the poll phase (a timer answering 408, say) the next check would come only after
+    // the loop's next poll, which may block: make that poll return at once.
+    if (!in_poll_phase_ && deferred_idle_.open()) {
+      uv_idle_start(deferred_idle_.get(), &Worker::on_deferred_idle);
+    }
+  }
+  batch_tail_ = &task;
+}
+
+void Worker::unschedule(BatchEndTask& task) {
+  if (task.prev_ != nullptr) task.prev_->next_ = task.next_;
+  if (task.next_ != nullptr) task.next_->prev_ = task.prev_;
+  if (batch_head_ == &task) batch_head_ = task.next_;
+  if (batch_tail_ == &task) batch_tail_ = task.prev_;
+  task.prev_ = task.next_ = nullptr;
+  task.scheduled_on_ = nullptr;
+}
+
+void Worker::on_batch_end_check(uv_check_t* c) {
+  auto* self = static_cast<Worker*>(c->data);
+  if (self == nullptr) return;
+  self->in_poll_phase_ = false;
+  // A task may schedule others or free others: always take the head.
+  while (BatchEndTask* task = self->batch_head_) {
+    self->unschedule(*task);
+    task->on_batch_end();
+  }
 }
 
 Worker::~Worker() {
@@ -24,6 +81,8 @@ Worker::~Worker() {
   if (async_.open()) {
     async_.close();
     deferred_idle_.close();
+    poll_prepare_.close();
+    batch_end_check_.close();
     uv_run(&loop_, UV_RUN_DEFAULT);
     uv_loop_close(&loop_);
   }
@@ -56,6 +115,8 @@ void Worker::run() {
     uv_run(&loop_, UV_RUN_DEFAULT);
   } while (drain_deferred());
   deferred_idle_.close();
+  poll_prepare_.close();
+  batch_end_check_.close();
   uv_run(&loop_, UV_RUN_DEFAULT);
   int rc = uv_loop_close(&loop_);
   if (rc != 0) {
@@ -90,7 +151,8 @@ void Worker::on_deferred_idle(uv_idle_t* c) {
   auto* self = static_cast<Worker*>(c->data);
   if (self == nullptr) return;
   self->drain_deferred();
-  uv_idle_stop(c);
+  // Writes queued before this turn's poll (by a timer) still need the poll not to block.
+  if (self->batch_head_ == nullptr) uv_idle_stop(c);
 }
 
 void Worker::drain_posted() {

@@ -1,9 +1,9 @@
 // One event loop on one thread (STYLE.md §2).
 //
-// A Worker owns its uv_loop_t, its buffer pool and a deferred-deletion list (drained by an idle handle). Everything that
-// runs on the request path lives on exactly one Worker and is touched only from its thread;
-// other threads reach a Worker only through post(), a uv_async_t-backed queue. Nothing on the
-// request path takes a lock.
+// A Worker owns its uv_loop_t, its buffer pool and a deferred-deletion list (drained by an idle
+// handle). Everything that runs on the request path lives on exactly one Worker and is touched only
+// from its thread; other threads reach a Worker only through post(), a uv_async_t-backed queue.
+// Nothing on the request path takes a lock.
 #pragma once
 
 #include <uv.h>
@@ -26,6 +26,32 @@ class DeferredDeletable {
   virtual ~DeferredDeletable() = default;
 };
 
+class Worker;
+
+// Work that waits until every I/O event of the current loop turn has been handled.
+//
+// Connections queue their writes and flush them here, HAProxy-style: a turn first reads
+// everything that is ready, then writes everything that was produced. Peers then receive
+// their data in bursts and answer in bursts, so every process on the path (the proxy, its
+// clients, its upstreams) wakes up less often, and wake-ups are most of what a loopback hop
+// costs in a VM.
+class BatchEndTask {
+ public:
+  virtual void on_batch_end() = 0;
+
+ protected:
+  BatchEndTask() = default;
+  ~BatchEndTask();
+  BatchEndTask(const BatchEndTask&) = delete;
+  BatchEndTask& operator=(const BatchEndTask&) = delete;
+
+ private:
+  friend class Worker;
+  Worker* scheduled_on_ = nullptr;
+  BatchEndTask* prev_ = nullptr;
+  BatchEndTask* next_ = nullptr;
+};
+
 class Worker {
  public:
   explicit Worker(size_t index, size_t chunk_size = buffer::ChunkPool::kDefaultChunkSize);
@@ -45,6 +71,10 @@ class Worker {
   // connection that closes in its own read callback must not free itself there (STYLE.md §4).
   void defer_delete(std::unique_ptr<DeferredDeletable> object);
 
+  // Loop thread only. Runs `task.on_batch_end()` once after this turn's I/O events (scheduling
+  // it again before then does nothing).
+  void at_batch_end(BatchEndTask& task);
+
   // Runs the loop on the calling thread until stop() and every handle is closed. Asserts
   // uv_loop_close() == 0: a handle left open is a leak.
   void run();
@@ -60,6 +90,10 @@ class Worker {
  private:
   static void on_async(uv_async_t* a);
   static void on_deferred_idle(uv_idle_t* c);
+  static void on_batch_end_check(uv_check_t* c);
+  static void on_poll_prepare(uv_prepare_t* p);
+  friend class BatchEndTask;
+  void unschedule(BatchEndTask& task);
   void drain_posted();
   bool drain_deferred();  // true if it freed anything
 
@@ -68,10 +102,15 @@ class Worker {
   buffer::ChunkPool chunks_;
   UvHandle<uv_async_t> async_;
   UvHandle<uv_idle_t> deferred_idle_;
+  UvHandle<uv_prepare_t> poll_prepare_;   // runs right before the poll phase
+  UvHandle<uv_check_t> batch_end_check_;  // runs right after the poll phase
+  bool in_poll_phase_ = false;
+  BatchEndTask* batch_head_ = nullptr;
+  BatchEndTask* batch_tail_ = nullptr;
 
   std::mutex posted_mutex_;
   std::vector<std::function<void()>> posted_;  // guarded by posted_mutex_
-  bool accepting_ = true;                        // guarded by posted_mutex_
+  bool accepting_ = true;                      // guarded by posted_mutex_
 
   std::vector<std::unique_ptr<DeferredDeletable>> deferred_;
   std::thread thread_;

@@ -45,8 +45,12 @@ constexpr MetricType kTypeOf<Gauge> = MetricType::kGauge;
 template <>
 constexpr MetricType kTypeOf<Histogram> = MetricType::kHistogram;
 
-void copy_value(const Counter& c, SeriesSnapshot& s) { s.value = static_cast<double>(c.value()); }
-void copy_value(const Gauge& g, SeriesSnapshot& s) { s.value = static_cast<double>(g.value()); }
+void copy_value(const Counter& c, SeriesSnapshot& s) {
+  s.value = static_cast<double>(c.value());
+}
+void copy_value(const Gauge& g, SeriesSnapshot& s) {
+  s.value = static_cast<double>(g.value());
+}
 void copy_value(const Histogram& h, SeriesSnapshot& s) {
   const auto counts = h.bucket_counts();
   s.bucket_counts.assign(counts.begin(), counts.end());

@@ -22,7 +22,9 @@ constexpr std::array<double, 25> kLatencyMsBuckets = {
 
 }  // namespace
 
-std::span<const double> latency_ms_buckets() { return kLatencyMsBuckets; }
+std::span<const double> latency_ms_buckets() {
+  return kLatencyMsBuckets;
+}
 
 Histogram::Histogram(std::span<const double> upper_bounds)
     : bounds_(upper_bounds), counts_(std::make_unique<uint64_t[]>(upper_bounds.size() + 1)) {

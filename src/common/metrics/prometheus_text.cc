@@ -74,7 +74,9 @@ void append_number(std::string& out, double v) {
   }
 }
 
-void append_uint(std::string& out, uint64_t v) { out += fmt::format_int(v).c_str(); }
+void append_uint(std::string& out, uint64_t v) {
+  out += fmt::format_int(v).c_str();
+}
 
 // `a="x",b="y"`: the labels of one series, without braces, reused for each of its lines.
 std::string label_pairs(const FamilySnapshot& f, const SeriesSnapshot& s) {

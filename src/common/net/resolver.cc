@@ -22,7 +22,8 @@ Result<std::unique_ptr<Resolution>> Resolution::start(uv_loop_t* loop, const Hos
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
-  int rc = uv_getaddrinfo(loop, &r->req, &Resolution::on_resolved, r->host.c_str(), nullptr, &hints);
+  int rc =
+      uv_getaddrinfo(loop, &r->req, &Resolution::on_resolved, r->host.c_str(), nullptr, &hints);
   if (rc != 0) {
     delete r;
     return fail(Error::from_uv(rc, "resolve " + target.host));

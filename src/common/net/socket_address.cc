@@ -162,8 +162,7 @@ Result<HostPort> HostPort::parse(std::string_view text) {
     port = text.substr(close + 2);
   } else {
     auto colon = text.rfind(':');
-    if (colon == std::string_view::npos || colon == 0 ||
-        text.find(':') != colon) {
+    if (colon == std::string_view::npos || colon == 0 || text.find(':') != colon) {
       return fail(ErrorCode::kInvalidArgument,
                   "invalid address '" + std::string(text) + "' (expected host:port)");
     }
@@ -184,8 +183,7 @@ Result<SocketAddress> HostPort::resolve() const {
   addrinfo* res = nullptr;
   int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res);
   if (rc != 0 || res == nullptr) {
-    return fail(ErrorCode::kNotFound,
-                "cannot resolve '" + host + "': " + gai_strerror(rc));
+    return fail(ErrorCode::kNotFound, "cannot resolve '" + host + "': " + gai_strerror(rc));
   }
   SocketAddress a = SocketAddress::from_sockaddr(res->ai_addr);
   freeaddrinfo(res);

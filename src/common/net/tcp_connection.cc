@@ -2,6 +2,7 @@
 
 // <netinet/in.h> must come before <linux/netfilter_ipv4.h> (DEPS.md).
 #include <netinet/in.h>
+
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6/ip6_tables.h>
 
@@ -117,66 +118,72 @@ void TcpConnection::on_read_cb(uv_stream_t* s, ssize_t nread, const uv_buf_t* bu
   }
 }
 
+bool TcpConnection::accepting_writes() const {
+  // Writing after close or FIN: the bytes have nowhere to go.
+  return (state_ == State::kOpen || state_ == State::kFlushing) && !shutdown_wanted_;
+}
+
 void TcpConnection::write(buffer::Buffer& data) {
-  if (state_ == State::kClosing || state_ == State::kClosed || shutdown_wanted_) {
-    data.clear();  // writing after close or FIN: the bytes have nowhere to go
+  if (!accepting_writes()) {
+    data.clear();
     return;
   }
   if (data.empty()) return;
-  queue_and_flush(data);
+  queued_bytes_ += data.size();
+  queued_.append(std::move(data));
+  after_queueing();
 }
 
 void TcpConnection::write(buffer::Slice data) {
-  if (state_ == State::kClosing || state_ == State::kClosed || shutdown_wanted_ || data.empty()) {
-    return;
-  }
-  // Relayed bytes arrive one slice at a time: try the socket without building a Buffer.
-  if (!write_in_flight_ && queued_.empty() && connected_) {
-    uv_buf_t buf = uv_buf_init(const_cast<char*>(data.data()), static_cast<unsigned>(data.size()));
-    int rc = uv_try_write(tcp_.stream(), &buf, 1);
-    if (rc > 0) {
-      account_written(static_cast<size_t>(rc));
-      data.remove_prefix(static_cast<size_t>(rc));
-    }
-    if (data.empty()) return;
-  }
+  if (!accepting_writes() || data.empty()) return;
   queued_bytes_ += data.size();
   queued_.append(std::move(data));
   after_queueing();
 }
 
 void TcpConnection::write(std::string_view bytes) {
-  buffer::Buffer b(worker_.chunks());
-  b.append(bytes);
-  write(b);
-}
-
-void TcpConnection::queue_and_flush(buffer::Buffer& data) {
-  if (!write_in_flight_ && queued_.empty() && connected_) {
-    // Fast path: the kernel usually takes everything at once.
-    struct iovec iov[kMaxIovecs];
-    size_t n = data.iovecs(iov, kMaxIovecs);
-    int rc = uv_try_write(tcp_.stream(), reinterpret_cast<uv_buf_t*>(iov),
-                          static_cast<unsigned>(n));
-    if (rc > 0) {
-      data.drain(static_cast<size_t>(rc));
-      account_written(static_cast<size_t>(rc));
-    }
-    // A hard error (EPIPE, ECONNRESET) also falls through: the queued uv_write fails the same
-    // way and reports it from its callback, never from inside this call.
-    if (data.empty()) return;
-  }
-  queued_bytes_ += data.size();
-  queued_.append(std::move(data));
+  if (!accepting_writes() || bytes.empty()) return;
+  queued_bytes_ += bytes.size();
+  queued_.append(bytes);
   after_queueing();
 }
 
 void TcpConnection::after_queueing() {
-  if (!write_in_flight_) start_write_request();
+  // The bytes leave at the end of this loop turn (on_batch_end), together with everything
+  // else the turn produced for this socket.
+  if (!write_in_flight_) worker_.at_batch_end(*this);
   if (!above_high_ && write_queue_bytes() > limits_.high) {
     above_high_ = true;
     handler_->on_high_watermark();
   }
+}
+
+void TcpConnection::on_batch_end() {
+  flush();
+}
+
+void TcpConnection::flush() {
+  if (write_in_flight_ || state_ == State::kClosing || state_ == State::kClosed) return;
+  if (!queued_.empty() && connected_) {
+    // The kernel usually takes everything at once: no request object, no extra loop turn.
+    struct iovec iov[kMaxIovecs];
+    size_t n = queued_.iovecs(iov, kMaxIovecs);
+    int rc =
+        uv_try_write(tcp_.stream(), reinterpret_cast<uv_buf_t*>(iov), static_cast<unsigned>(n));
+    if (rc > 0) {
+      queued_.drain(static_cast<size_t>(rc));
+      queued_bytes_ -= static_cast<size_t>(rc);
+      account_written(static_cast<size_t>(rc));
+    }
+    // A hard error (EPIPE, ECONNRESET) falls through too: the uv_write below fails the same
+    // way and reports it from its callback.
+  }
+  // What the socket did not take (or everything, while connecting) goes to libuv's queue.
+  if (!queued_.empty()) {
+    start_write_request();
+    return;
+  }
+  after_drained();
 }
 
 void TcpConnection::account_written(size_t n) {
@@ -196,7 +203,8 @@ void TcpConnection::start_write_request() {
   auto* w = new WriteRequest(worker_.chunks());
   // Take as many slices as one writev carries; the rest waits for this one to finish.
   size_t take = 0;
-  for (size_t i = 0; i < queued_.slice_count() && i < kMaxIovecs; ++i) take += queued_.slice(i).size();
+  for (size_t i = 0; i < queued_.slice_count() && i < kMaxIovecs; ++i)
+    take += queued_.slice(i).size();
   queued_.move_prefix_to(w->bytes, take);
   queued_bytes_ -= take;
   in_flight_bytes_ = take;
@@ -233,24 +241,20 @@ void TcpConnection::on_write_cb(uv_write_t* req, int status) {
     return;
   }
   self->account_written(written);
-  self->after_write_progress();
+  self->flush();
 }
 
-void TcpConnection::after_write_progress() {
-  if (!queued_.empty()) {
-    start_write_request();
-  }
+void TcpConnection::after_drained() {
   if (above_high_ && write_queue_bytes() <= limits_.low) {
     above_high_ = false;
     handler_->on_low_watermark();
   }
-  if (write_in_flight_) return;
+  if (write_in_flight_ || !queued_.empty()) return;
   if (state_ == State::kFlushing) {
     finish_close(CloseMode::kFlush);
     return;
   }
   if (shutdown_wanted_ && !shutdown_sent_) send_shutdown();
-  if (state_ == State::kOpen) handler_->on_write_drained();
 }
 
 void TcpConnection::shutdown_write() {
@@ -265,7 +269,9 @@ void TcpConnection::send_shutdown() {
   if (uv_shutdown(req, tcp_.stream(), &TcpConnection::on_shutdown_cb) != 0) delete req;
 }
 
-void TcpConnection::on_shutdown_cb(uv_shutdown_t* req, int) { delete req; }
+void TcpConnection::on_shutdown_cb(uv_shutdown_t* req, int) {
+  delete req;
+}
 
 void TcpConnection::close(CloseMode mode) {
   if (state_ == State::kClosing || state_ == State::kClosed) return;
@@ -279,6 +285,9 @@ void TcpConnection::close(CloseMode mode) {
 }
 
 void TcpConnection::finish_close(CloseMode mode) {
+  // An abort still delivers what the turn produced before it (a response head, say): the
+  // peer reads those bytes, then the reset.
+  if (mode == CloseMode::kAbort && state_ == State::kOpen) flush();
   state_ = State::kClosing;
   queued_.clear();
   queued_bytes_ = 0;

@@ -2,13 +2,15 @@
 // half-close, and the three close modes (STYLE.md §6).
 //
 // Reads land in pooled chunks and reach the Handler as Slices, so an idle connection holds no
-// buffer. Writes first try the socket directly (uv_try_write: no request object, no extra loop
-// turn); only what the kernel does not take is queued, and the queue's size drives the
+// buffer. Writes are queued and flushed once per loop turn, after all of the turn's I/O
+// events (event::BatchEndTask): the flush tries the socket directly (uv_try_write: no request
+// object) and hands libuv only what the kernel did not take. The queue's size drives the
 // watermark callbacks that pause the peer feeding this connection (backpressure).
 //
 // Lifetime: the owner calls close() and waits for Handler::on_closed() before freeing the
-// TcpConnection (a flushing close outlives the call). Handler callbacks are never invoked from
-// inside a TcpConnection method the owner called, only from libuv callbacks.
+// TcpConnection (a flushing close outlives the call). Handler callbacks come from libuv
+// callbacks, never from inside a method the owner called, with one exception:
+// on_high_watermark() is raised by the write() that crossed the mark.
 #pragma once
 
 #include <uv.h>
@@ -37,7 +39,7 @@ struct WatermarkLimits {
   size_t low = 64 * 1024;    // back at or below this, on_low_watermark()
 };
 
-class TcpConnection {
+class TcpConnection final : private event::BatchEndTask {
  public:
   class Handler {
    public:
@@ -51,8 +53,6 @@ class TcpConnection {
     virtual void on_connected() {}
     virtual void on_high_watermark() {}
     virtual void on_low_watermark() {}
-    // The queue is empty after having held bytes (useful to finish a response, then read on).
-    virtual void on_write_drained() {}
     // close() has finished: the socket is gone and the owner may free the connection.
     virtual void on_closed() = 0;
   };
@@ -76,7 +76,8 @@ class TcpConnection {
   void read_stop();
   bool reading() const { return reading_; }
 
-  // Queues every byte of `data` (which ends empty).
+  // Queues every byte of `data` (which ends empty). Queued bytes are written when the current
+  // loop turn has handled all its I/O events (see event::BatchEndTask).
   void write(buffer::Buffer& data);
   void write(buffer::Slice data);
   void write(std::string_view bytes);  // copies
@@ -115,11 +116,13 @@ class TcpConnection {
   static void on_shutdown_cb(uv_shutdown_t* req, int status);
   static void on_handle_closed(void* self);
 
-  void queue_and_flush(buffer::Buffer& data);
+  bool accepting_writes() const;
   void after_queueing();
+  void on_batch_end() override;
+  void flush();
+  void after_drained();
   void account_written(size_t n);
   void start_write_request();
-  void after_write_progress();
   void send_shutdown();
   void finish_close(CloseMode mode);
 
@@ -134,7 +137,7 @@ class TcpConnection {
   bool write_in_flight_ = false;
   bool shutdown_wanted_ = false;
   bool shutdown_sent_ = false;
-  buffer::Buffer queued_;  // bytes not yet handed to a uv_write
+  buffer::Buffer queued_;  // bytes not yet written nor handed to a uv_write
   size_t queued_bytes_ = 0;
   size_t in_flight_bytes_ = 0;
   uint64_t bytes_read_ = 0;

@@ -43,7 +43,8 @@ class AdminConnection final : public event::DeferredDeletable,
   // Answers the request in flight.
   void reply(int status, std::string_view content_type, std::string_view body) {
     buffer::Buffer out(server_.control_.chunks());
-    h1::append_status_line(out, static_cast<uint16_t>(status), h1::reason_phrase(static_cast<uint16_t>(status)));
+    h1::append_status_line(out, static_cast<uint16_t>(status),
+                           h1::reason_phrase(static_cast<uint16_t>(status)));
     h1::append_field(out, "Content-Type", content_type);
     h1::append_content_length(out, body.size());
     if (!keep_alive_) h1::append_field(out, "Connection", "close");
@@ -146,8 +147,8 @@ AdminServer::AdminServer(event::Worker& control, ReadyFn ready, MetricsFn metric
 AdminServer::~AdminServer() = default;
 
 Result<net::SocketAddress> AdminServer::listen(const net::SocketAddress& address) {
-  listener_ = std::make_unique<net::Listener>(control_.loop(),
-                                              [this](uv_stream_t* s) { on_accept(s); });
+  listener_ =
+      std::make_unique<net::Listener>(control_.loop(), [this](uv_stream_t* s) { on_accept(s); });
   if (auto ok = listener_->listen(address, /*reuse_port=*/false); !ok) {
     return fail(Error::wrap(ok.error(), "admin listener"));
   }
@@ -161,7 +162,9 @@ void AdminServer::on_accept(uv_stream_t* server) {
   conn->accept(server);
 }
 
-void AdminServer::forget(uint64_t id) { connections_.erase(id); }
+void AdminServer::forget(uint64_t id) {
+  connections_.erase(id);
+}
 
 void AdminServer::close() {
   if (listener_) listener_->close();

@@ -102,7 +102,9 @@ void DetectingConnection::close(net::CloseMode mode) {
   tcp_->close(mode);
 }
 
-void DetectingConnection::on_closed() { release(); }
+void DetectingConnection::on_closed() {
+  release();
+}
 
 void DetectingConnection::drain() {
   // Nothing is in flight before detection: a connection that has said nothing yet is closed.

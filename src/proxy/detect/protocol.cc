@@ -10,11 +10,22 @@ bool is_tchar(unsigned char c) {
   if (c >= '0' && c <= '9') return true;
   if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
   switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-      return true;
-    default:
-      return false;
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~': return true;
+    default: return false;
   }
 }
 
@@ -24,8 +35,12 @@ bool prefix_compatible(std::string_view got, std::string_view want) {
   return got.substr(0, n) == want.substr(0, n);
 }
 
-Detection more() { return {true, Protocol::kOpaque}; }
-Detection decided(Protocol p) { return {false, p}; }
+Detection more() {
+  return {true, Protocol::kOpaque};
+}
+Detection decided(Protocol p) {
+  return {false, p};
+}
 
 // A request line is `method SP request-target SP HTTP-version CRLF` (RFC 9112 §3). Detection
 // is deliberately looser than that: a line that starts with a method token and a space and
@@ -43,7 +58,7 @@ Detection detect_http1(std::string_view b, size_t max_bytes) {
     if (c == '\n') {
       std::string_view line = b.substr(0, i);
       return decided(line.find(" HTTP/1.") != std::string_view::npos ? Protocol::kHttp1
-                                                                       : Protocol::kOpaque);
+                                                                     : Protocol::kOpaque);
     }
     // Bytes no request line holds: binary protocols give themselves away early.
     if ((c < 0x20 && c != '\r' && c != '\t') || c == 0x7f) return decided(Protocol::kOpaque);

@@ -103,8 +103,8 @@ void UpstreamConnection::on_connected() {
 void UpstreamConnection::on_read(buffer::Slice data) {
   if (state_ == State::kIdle) {
     // A server may not speak before it is asked (RFC 9112 §9.3): the connection is broken.
-    spdlog::debug("upstream {} sent {} bytes on an idle connection; closing",
-                  endpoint_.to_string(), data.size());
+    spdlog::debug("upstream {} sent {} bytes on an idle connection; closing", endpoint_.to_string(),
+                  data.size());
     close();
     return;
   }
@@ -191,9 +191,8 @@ void UpstreamConnection::on_deadline() {
     fail(ProxyError::kConnectFailed, *connect_error_);
     return;
   }
-  fail(deadline_reason_,
-       Error(ErrorCode::kTimeout, std::string(info(deadline_reason_).header) + " (" +
-                                      endpoint_.to_string() + ")"));
+  fail(deadline_reason_, Error(ErrorCode::kTimeout, std::string(info(deadline_reason_).header) +
+                                                        " (" + endpoint_.to_string() + ")"));
 }
 
 void UpstreamConnection::on_high_watermark() {

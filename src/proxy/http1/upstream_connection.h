@@ -70,9 +70,9 @@ class UpstreamConnection final : public event::DeferredDeletable,
 
  private:
   enum class State {
-    kBusy,     // lent to an exchange (connecting or connected)
-    kDone,     // the final response ended; waiting for the exchange to hand it back
-    kIdle,     // parked in the pool
+    kBusy,  // lent to an exchange (connecting or connected)
+    kDone,  // the final response ended; waiting for the exchange to hand it back
+    kIdle,  // parked in the pool
     kClosing,
     kClosed,
   };

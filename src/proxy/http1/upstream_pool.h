@@ -23,8 +23,8 @@ class UpstreamPool {
   UpstreamPool& operator=(const UpstreamPool&) = delete;
 
   // An idle connection to `endpoint`, or a new one (connecting) when none waits.
-  UpstreamConnection& acquire(const net::SocketAddress& endpoint, UpstreamConnection::Observer& observer,
-                              bool head_request);
+  UpstreamConnection& acquire(const net::SocketAddress& endpoint,
+                              UpstreamConnection::Observer& observer, bool head_request);
   // The exchange is over: a reusable connection waits for the next one, any other closes.
   void release(UpstreamConnection& conn);
   // The connection leaves the pool for good with its socket (after 101 Switching Protocols).
