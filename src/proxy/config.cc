@@ -157,13 +157,9 @@ bool ProxyConfig::is_opaque_port(uint16_t port) const {
 
 Result<ParsedArgs> parse_args(const std::vector<std::string>& args, GetEnvFn getenv_fn) {
   ParsedArgs parsed{defaults(), false};
-  // The environment first, so that flags on the command line win.
-  for (const Setting& s : settings()) {
-    std::string name = env_name(s.flag);
-    const char* v = getenv_fn(name.c_str());
-    if (v == nullptr) continue;
-    if (auto ok = s.apply(parsed.config, v); !ok) return fail(bad_setting(name, v, ok.error()));
-  }
+  // Read the command line first: a flag given there wins, so the environment's value for it
+  // is not even looked at (a stale bad variable must not stop a corrected command line).
+  std::vector<std::pair<const Setting*, std::string_view>> flags;
   for (size_t i = 0; i < args.size(); ++i) {
     std::string_view arg = args[i];
     if (arg == "--help" || arg == "-h") {
@@ -189,14 +185,26 @@ Result<ParsedArgs> parse_args(const std::vector<std::string>& args, GetEnvFn get
     }
     if (!has_value) {
       if (i + 1 >= args.size()) {
-        return fail(
-            ErrorCode::kInvalidArgument,
-            "flag '--" + std::string(name) + "' needs a value " + std::string(it->value_name));
+        return fail(ErrorCode::kInvalidArgument, "flag '--" + std::string(name) +
+                                                     "' needs a value " +
+                                                     std::string(it->value_name));
       }
       value = args[++i];
     }
-    if (auto ok = it->apply(parsed.config, value); !ok) {
-      return fail(bad_setting("--" + std::string(name), value, ok.error()));
+    flags.emplace_back(&*it, value);
+  }
+  for (const Setting& s : settings()) {
+    bool on_command_line = std::any_of(flags.begin(), flags.end(),
+                                       [&](const auto& f) { return f.first == &s; });
+    if (on_command_line) continue;
+    std::string name = env_name(s.flag);
+    const char* v = getenv_fn(name.c_str());
+    if (v == nullptr) continue;
+    if (auto ok = s.apply(parsed.config, v); !ok) return fail(bad_setting(name, v, ok.error()));
+  }
+  for (const auto& [setting, value] : flags) {
+    if (auto ok = setting->apply(parsed.config, value); !ok) {
+      return fail(bad_setting("--" + std::string(setting->flag), value, ok.error()));
     }
   }
   return parsed;

@@ -17,11 +17,12 @@ class LogLimiter {
   // True if a line for `reason` may be logged now; `suppressed` then says how many were not.
   bool allow(ProxyError reason, uint64_t now_ms, uint64_t* suppressed) {
     Slot& s = slots_[static_cast<size_t>(reason)];
-    if (s.last_ms != 0 && now_ms - s.last_ms < kIntervalMs) {
+    if (s.logged && now_ms - s.last_ms < kIntervalMs) {
       ++s.suppressed;
       return false;
     }
-    s.last_ms = now_ms == 0 ? 1 : now_ms;
+    s.logged = true;
+    s.last_ms = now_ms;
     *suppressed = s.suppressed;
     s.suppressed = 0;
     return true;
@@ -29,6 +30,7 @@ class LogLimiter {
 
  private:
   struct Slot {
+    bool logged = false;
     uint64_t last_ms = 0;
     uint64_t suppressed = 0;
   };

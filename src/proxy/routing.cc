@@ -7,17 +7,17 @@ namespace {
 
 constexpr std::string_view kHttpScheme = "http://";
 
-bool is_absolute_form(std::string_view target) {
-  return target.size() > kHttpScheme.size() &&
-         http::iequals(target.substr(0, kHttpScheme.size()), kHttpScheme);
-}
-
 std::string_view absolute_form_authority(std::string_view target) {
   std::string_view rest = target.substr(kHttpScheme.size());
   return rest.substr(0, rest.find_first_of("/?#"));
 }
 
 }  // namespace
+
+bool is_absolute_form(std::string_view target) {
+  return target.size() > kHttpScheme.size() &&
+         http::iequals(target.substr(0, kHttpScheme.size()), kHttpScheme);
+}
 
 ConnectionTarget target_for(Direction direction, const ProxyConfig& config,
                             const net::TcpConnection& accepted) {
@@ -49,12 +49,14 @@ std::optional<std::string_view> request_authority(const http::RequestHead& reque
   return std::nullopt;
 }
 
-std::string_view origin_form(std::string_view target) {
-  if (!is_absolute_form(target)) return target;
-  std::string_view rest = target.substr(kHttpScheme.size());
+std::string origin_form(std::string_view absolute_target) {
+  if (!is_absolute_form(absolute_target)) return std::string(absolute_target);
+  std::string_view rest = absolute_target.substr(kHttpScheme.size());
   size_t path = rest.find_first_of("/?");
   if (path == std::string_view::npos) return "/";
-  return rest.substr(path);
+  // "http://host?q" has an empty path: origin-form still starts with "/" (RFC 9112 §3.2.1).
+  if (rest[path] == '?') return "/" + std::string(rest.substr(path));
+  return std::string(rest.substr(path));
 }
 
 std::optional<net::HostPort> parse_authority(std::string_view authority) {
@@ -68,6 +70,8 @@ std::optional<net::HostPort> parse_authority(std::string_view authority) {
   if (bracketed) {
     size_t close = authority.find(']');
     if (close == std::string_view::npos) return std::nullopt;
+    // After "]" comes the end or ":port", nothing else.
+    if (close + 1 != authority.size() && authority[close + 1] != ':') return std::nullopt;
     if (colon < close) colon = std::string_view::npos;
   }
   net::HostPort hp;

@@ -34,8 +34,10 @@ ConnectionTarget target_for(Direction direction, const ProxyConfig& config,
 
 // The authority a request names: the absolute-form target's, else the Host header's.
 std::optional<std::string_view> request_authority(const http::RequestHead& request);
-// The origin-form of a request target ("/path?q"), for absolute-form targets.
-std::string_view origin_form(std::string_view target);
+// True for "http://authority/path" targets (RFC 9112 §3.2.2).
+bool is_absolute_form(std::string_view target);
+// The origin-form ("/path?q") of an absolute-form target; any other target as it is.
+std::string origin_form(std::string_view absolute_target);
 // host[:port] → HostPort, port 80 by default.
 std::optional<net::HostPort> parse_authority(std::string_view authority);
 

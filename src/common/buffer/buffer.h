@@ -9,6 +9,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/buffer/slice.h"
@@ -18,8 +19,24 @@ namespace lmesh::buffer {
 class Buffer {
  public:
   explicit Buffer(ChunkPool& pool) : pool_(&pool) {}
-  Buffer(Buffer&&) noexcept = default;
-  Buffer& operator=(Buffer&&) noexcept = default;
+  // A moved-from Buffer is empty and still usable with the same pool.
+  Buffer(Buffer&& o) noexcept
+      : pool_(o.pool_),
+        slices_(std::move(o.slices_)),
+        head_(std::exchange(o.head_, 0)),
+        size_(std::exchange(o.size_, 0)) {
+    o.slices_.clear();
+  }
+  Buffer& operator=(Buffer&& o) noexcept {
+    if (this != &o) {
+      pool_ = o.pool_;
+      slices_ = std::move(o.slices_);
+      head_ = std::exchange(o.head_, 0);
+      size_ = std::exchange(o.size_, 0);
+      o.slices_.clear();
+    }
+    return *this;
+  }
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
 
@@ -31,6 +48,7 @@ class Buffer {
   // Copies. Heads are assembled from many short pieces, so the common case (room left in the
   // last chunk) is inline.
   void append(std::string_view bytes) {
+    if (bytes.empty()) return;  // also keeps a null data() away from memcpy
     if (head_ < slices_.size()) {
       Slice& last = slices_.back();
       if (last.can_extend() && pool_->chunk_size() - last.chunk()->fill >= bytes.size()) {

@@ -51,7 +51,7 @@ class Slice {
     return Slice(chunk_, offset_ + offset, length);
   }
 
-  const char* data() const { return chunk_->data() + offset_; }
+  const char* data() const { return chunk_ == nullptr ? nullptr : chunk_->data() + offset_; }
   size_t size() const { return length_; }
   bool empty() const { return length_ == 0; }
   std::string_view view() const {

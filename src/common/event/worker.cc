@@ -40,6 +40,7 @@ BatchEndTask::~BatchEndTask() {
 void Worker::at_batch_end(BatchEndTask& task) {
   if (task.scheduled_on_ != nullptr) return;
   task.scheduled_on_ = this;
+  task.generation_ = batch_generation_;
   task.prev_ = batch_tail_;
   task.next_ = nullptr;
   if (batch_tail_ != nullptr) {
@@ -68,10 +69,18 @@ void Worker::on_batch_end_check(uv_check_t* c) {
   auto* self = static_cast<Worker*>(c->data);
   if (self == nullptr) return;
   self->in_poll_phase_ = false;
-  // A task may schedule others or free others: always take the head.
+  // Run the tasks scheduled before this point; one scheduled while they run (it carries the
+  // next generation) waits for the next turn, so a task that always reschedules itself cannot
+  // starve the loop. A task freed by another unlinks itself.
+  uint64_t generation = self->batch_generation_++;
   while (BatchEndTask* task = self->batch_head_) {
+    if (task->generation_ > generation) break;
     self->unschedule(*task);
     task->on_batch_end();
+  }
+  // Work left for the next turn: make its poll return at once.
+  if (self->batch_head_ != nullptr && self->deferred_idle_.open()) {
+    uv_idle_start(self->deferred_idle_.get(), &Worker::on_deferred_idle);
   }
 }
 

@@ -9,6 +9,7 @@
 #include <uv.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -48,6 +49,7 @@ class BatchEndTask {
  private:
   friend class Worker;
   Worker* scheduled_on_ = nullptr;
+  uint64_t generation_ = 0;  // the batch it was scheduled for
   BatchEndTask* prev_ = nullptr;
   BatchEndTask* next_ = nullptr;
 };
@@ -105,6 +107,7 @@ class Worker {
   UvHandle<uv_prepare_t> poll_prepare_;   // runs right before the poll phase
   UvHandle<uv_check_t> batch_end_check_;  // runs right after the poll phase
   bool in_poll_phase_ = false;
+  uint64_t batch_generation_ = 0;
   BatchEndTask* batch_head_ = nullptr;
   BatchEndTask* batch_tail_ = nullptr;
 

@@ -26,7 +26,7 @@ class Listener {
   // The bound address: tells the real port after binding port 0.
   SocketAddress local_address() const;
   void close() { tcp_.close(); }
-  bool open() const { return tcp_.open(); }
+  bool open() const { return tcp_.open() && tcp_.initialized(); }
 
  private:
   static void on_connection(uv_stream_t* server, int status);

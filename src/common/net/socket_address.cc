@@ -159,6 +159,9 @@ Result<HostPort> HostPort::parse(std::string_view text) {
                   "invalid address '" + std::string(text) + "' (expected [ipv6]:port)");
     }
     hp.host = std::string(text.substr(1, close - 1));
+    if (hp.host.empty()) {
+      return fail(ErrorCode::kInvalidArgument, "invalid address '" + std::string(text) + "' (empty host)");
+    }
     port = text.substr(close + 2);
   } else {
     auto colon = text.rfind(':');

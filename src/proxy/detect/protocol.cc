@@ -54,6 +54,10 @@ Detection detect_http1(std::string_view b, size_t max_bytes) {
   if (i == b.size()) return more();  // the method is still coming
   if (i == 0 || b[i] != ' ') return decided(Protocol::kOpaque);
   for (++i; i < b.size(); ++i) {
+    // A method, a space and max_bytes of request-line bytes: an HTTP/1 request whose head is
+    // too large, which the HTTP/1 server answers with 431. The same verdict however the bytes
+    // were split.
+    if (i >= max_bytes) return decided(Protocol::kHttp1);
     auto c = static_cast<unsigned char>(b[i]);
     if (c == '\n') {
       std::string_view line = b.substr(0, i);
@@ -63,7 +67,7 @@ Detection detect_http1(std::string_view b, size_t max_bytes) {
     // Bytes no request line holds: binary protocols give themselves away early.
     if ((c < 0x20 && c != '\r' && c != '\t') || c == 0x7f) return decided(Protocol::kOpaque);
   }
-  return b.size() >= max_bytes ? decided(Protocol::kOpaque) : more();
+  return b.size() >= max_bytes ? decided(Protocol::kHttp1) : more();
 }
 
 }  // namespace

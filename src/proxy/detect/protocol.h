@@ -24,7 +24,8 @@ struct Detection {
   Protocol protocol = Protocol::kOpaque;
 };
 
-// `max_bytes`: the longest request line worth waiting for; beyond it the verdict is opaque.
+// `max_bytes`: the longest request line worth waiting for (the proxy's head limit). A line that
+// starts like a request and reaches it is HTTP/1, so that the oversized head is answered 431.
 Detection detect_protocol(std::string_view prefix, size_t max_bytes);
 
 }  // namespace lmesh::proxy

@@ -177,10 +177,13 @@ void Http1ServerConnection::resolved(Result<net::SocketAddress> endpoint) {
 
 void Http1ServerConnection::encode_request_head() {
   const http::RequestHead& req = parser_.request();
-  std::string_view target = origin_form(req.target);
-  bool absolute_form = target.size() != req.target.size();
+  bool absolute_form = is_absolute_form(req.target);
   auto authority = request_authority(req);
-  h1::append_request_line(to_upstream_, req.method, target);
+  if (absolute_form) {
+    h1::append_request_line(to_upstream_, req.method, origin_form(req.target));
+  } else {
+    h1::append_request_line(to_upstream_, req.method, req.target);
+  }
   // An absolute-form target names the authority; Host must agree with it (RFC 9112 §3.2.2).
   h1::append_end_to_end_fields(to_upstream_, req.headers, absolute_form ? "host" : "");
   if ((absolute_form || !req.headers.has(http::FieldName::kHost)) && authority) {

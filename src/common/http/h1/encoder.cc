@@ -5,9 +5,11 @@
 
 namespace lmesh::http::h1 {
 bool is_hop_by_hop(std::string_view name, const HeaderMap& headers) {
-  // Fields named as connection options are hop-by-hop too (RFC 9110 §7.6.1).
-  return is_hop_by_hop(classify_field_name(name)) ||
-         headers.has_token(FieldName::kConnection, name);
+  // Fields named as connection options are hop-by-hop too (RFC 9110 §7.6.1), except the ones
+  // every recipient needs (Host, Content-Length): a client cannot strip those by naming them.
+  FieldName kind = classify_field_name(name);
+  if (kind != FieldName::kOther) return is_hop_by_hop(kind);
+  return headers.has_token(FieldName::kConnection, name);
 }
 
 void append_end_to_end_fields(buffer::Buffer& out, const HeaderMap& headers,
@@ -55,11 +57,11 @@ void append_field(buffer::Buffer& out, std::string_view name, std::string_view v
   // One reservation for the whole line: heads are a dozen of these per request.
   size_t room = 0;
   char* p = out.reserve(n, &room);
-  std::memcpy(p, name.data(), name.size());
+  if (!name.empty()) std::memcpy(p, name.data(), name.size());
   p += name.size();
   *p++ = ':';
   *p++ = ' ';
-  std::memcpy(p, value.data(), value.size());
+  if (!value.empty()) std::memcpy(p, value.data(), value.size());
   p += value.size();
   *p++ = '\r';
   *p++ = '\n';

@@ -37,6 +37,8 @@ Parser::Parser(Kind kind, Handler& handler, size_t max_head_bytes)
 
 Parser::FeedResult Parser::feed(const buffer::Slice& data) {
   if (error_ != Error::kNone) return {0, Outcome::kError};
+  if (paused_) return {0, Outcome::kMessageComplete};  // the owner has not resume()d yet
+  if (data.empty()) return {0, Outcome::kNeedMore};
   current_ = &data;
   llhttp_errno_t rc = llhttp_execute(&parser_, data.data(), data.size());
   current_ = nullptr;
@@ -50,21 +52,25 @@ Parser::FeedResult Parser::feed(const buffer::Slice& data) {
 
 Parser::Outcome Parser::finish() {
   if (error_ != Error::kNone) return Outcome::kError;
-  bool was_in_message = in_message_;
+  // Between messages the close is clean. (llhttp would only learn that a message ended on the
+  // next execute(), and calls the close "Invalid EOF state" until then.)
+  if (!in_message_) return Outcome::kNeedMore;
   llhttp_errno_t rc = llhttp_finish(&parser_);
   if (rc == HPE_OK || rc == HPE_PAUSED) {
     // finish() completes only close-delimited bodies; any other open message was truncated.
-    if (was_in_message && in_message_) {
+    if (in_message_) {
       fail_with(Error::kMalformed, "connection closed mid-message", 0);
       return Outcome::kError;
     }
-    return was_in_message ? Outcome::kMessageComplete : Outcome::kNeedMore;
+    return Outcome::kMessageComplete;
   }
   fail_with(Error::kMalformed, llhttp_get_error_reason(&parser_), 0);
   return Outcome::kError;
 }
 
 void Parser::resume() {
+  if (!paused_) return;
+  paused_ = false;
   llhttp_resume(&parser_);
 }
 
@@ -184,7 +190,15 @@ int Parser::on_headers_complete(llhttp_t* p) {
     }
     r.framing = framing;
     r.content_length = framing == BodyFraming::kContentLength ? p->content_length : 0;
-    r.keep_alive = llhttp_should_keep_alive(p) != 0;
+    if (bodyless) {
+      // llhttp_should_keep_alive() would see "no length, read until close" here; a bodyless
+      // response ends with its head, so only the Connection field and the version decide.
+      bool http11 = p->http_major > 0 && p->http_minor > 0;
+      r.keep_alive = http11 ? (p->flags & F_CONNECTION_CLOSE) == 0
+                            : (p->flags & F_CONNECTION_KEEP_ALIVE) != 0;
+    } else {
+      r.keep_alive = llhttp_should_keep_alive(p) != 0;
+    }
   }
 
   self->handler_.on_head();
@@ -215,6 +229,7 @@ int Parser::on_message_complete(llhttp_t* p) {
   // would report the same event twice.
   if (p->upgrade || (self->kind_ == Kind::kResponse && p->status_code == 101)) return 0;
   // Pause so the owner finishes this exchange before the next pipelined message is parsed.
+  self->paused_ = true;
   return HPE_PAUSED;
 }
 

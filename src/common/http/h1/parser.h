@@ -104,6 +104,7 @@ class Parser {
   bool head_complete_ = false;
   bool next_bodyless_ = false;
   bool declined_upgrade_ = false;
+  bool paused_ = false;  // stopped after a message; resume() before feeding more
   Error error_ = Error::kNone;
   std::string error_reason_;
 };
