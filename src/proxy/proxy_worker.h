@@ -48,8 +48,6 @@ class ProxyWorker {
   // Loop thread. Closes everything now and stops the worker's loop.
   void shutdown();
 
-  size_t connection_count() const { return connection_count_; }
-
  private:
   friend class ProxyConnection;
   void link(ProxyConnection* c);

@@ -66,11 +66,6 @@ void UpstreamPool::close_all() {
   for (UpstreamConnection* c : conns) c->close();
 }
 
-size_t UpstreamPool::idle(const net::SocketAddress& endpoint) const {
-  auto it = idle_.find(endpoint);
-  return it == idle_.end() ? 0 : it->second.size();
-}
-
 void UpstreamPool::forget_idle(UpstreamConnection& conn) {
   auto it = idle_.find(conn.endpoint());
   if (it == idle_.end()) return;

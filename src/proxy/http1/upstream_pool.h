@@ -34,9 +34,6 @@ class UpstreamPool {
   void drain();
   void close_all();
 
-  size_t idle(const net::SocketAddress& endpoint) const;
-  size_t size() const { return all_.size(); }
-
  private:
   friend class UpstreamConnection;
   // From UpstreamConnection: it is idle, or it is no longer usable and closing, or closed.

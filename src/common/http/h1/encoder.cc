@@ -4,14 +4,6 @@
 #include <cstring>
 
 namespace lmesh::http::h1 {
-bool is_hop_by_hop(std::string_view name, const HeaderMap& headers) {
-  // Fields named as connection options are hop-by-hop too (RFC 9110 §7.6.1), except the ones
-  // every recipient needs (Host, Content-Length): a client cannot strip those by naming them.
-  FieldName kind = classify_field_name(name);
-  if (kind != FieldName::kOther) return is_hop_by_hop(kind);
-  return headers.has_token(FieldName::kConnection, name);
-}
-
 void append_end_to_end_fields(buffer::Buffer& out, const HeaderMap& headers,
                               std::string_view also_skip) {
   FieldName skip = also_skip.empty() ? FieldName::kOther : classify_field_name(also_skip);

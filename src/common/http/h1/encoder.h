@@ -14,11 +14,6 @@
 
 namespace lmesh::http::h1 {
 
-// True for the fields that describe one connection rather than the message: Connection and
-// every field it names, Keep-Alive, Proxy-Connection, TE, Transfer-Encoding, Upgrade,
-// HTTP2-Settings.
-bool is_hop_by_hop(std::string_view name, const HeaderMap& headers);
-
 // Appends the end-to-end fields of `headers` as "Name: value\r\n" lines, leaving out any
 // named `also_skip` (e.g. Host, when a proxy rewrites it).
 void append_end_to_end_fields(buffer::Buffer& out, const HeaderMap& headers,

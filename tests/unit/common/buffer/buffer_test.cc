@@ -15,49 +15,7 @@
 
 #include "common/buffer/chunk_pool.h"
 #include "common/buffer/slice.h"
-
-// Counts heap allocations so the compaction test can tell a bounded slice vector from one
-// that keeps growing. Every non-aligned form is replaced so that none is paired with a
-// sanitizer's own counterpart; out of line, or GCC sees free() meet operator new and warns.
-namespace {
-size_t g_allocations = 0;
-void* counted_malloc(std::size_t n) noexcept {
-  ++g_allocations;
-  return std::malloc(n == 0 ? 1 : n);
-}
-}  // namespace
-
-[[gnu::noinline]] void* operator new(std::size_t n) {
-  if (void* p = counted_malloc(n)) return p;
-  throw std::bad_alloc();
-}
-[[gnu::noinline]] void* operator new[](std::size_t n) {
-  return operator new(n);
-}
-[[gnu::noinline]] void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  return counted_malloc(n);
-}
-[[gnu::noinline]] void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
-  return counted_malloc(n);
-}
-[[gnu::noinline]] void operator delete(void* p) noexcept {
-  std::free(p);
-}
-[[gnu::noinline]] void operator delete[](void* p) noexcept {
-  std::free(p);
-}
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-[[gnu::noinline]] void operator delete[](void* p, std::size_t) noexcept {
-  std::free(p);
-}
-[[gnu::noinline]] void operator delete(void* p, const std::nothrow_t&) noexcept {
-  std::free(p);
-}
-[[gnu::noinline]] void operator delete[](void* p, const std::nothrow_t&) noexcept {
-  std::free(p);
-}
+#include "support/counting_new.h"
 
 namespace lmesh::buffer {
 namespace {
@@ -460,9 +418,9 @@ TEST_CASE("a long-lived buffer's slice vector stays bounded", "[buffer][compacti
     b.drain(b.slice(0).size());
   };
   for (int i = 0; i < 1000; ++i) cycle();
-  size_t before = g_allocations;
+  size_t before = lmesh::testing::heap_allocations();
   for (int i = 0; i < 100000; ++i) cycle();
-  CHECK(g_allocations - before == 0);
+  CHECK(lmesh::testing::heap_allocations() - before == 0);
   CHECK(b.slice_count() == 1);
   CHECK(b.to_string() == "next");
   CHECK(pool.in_use() == 1);

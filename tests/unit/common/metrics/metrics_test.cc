@@ -12,49 +12,7 @@
 #include "common/metrics/process_metrics.h"
 #include "common/metrics/prometheus_text.h"
 #include "common/metrics/registry.h"
-
-// Counts heap allocations so tests can check that the request path does not allocate. Every
-// non-aligned form is replaced, so that none is paired with a sanitizer's own counterpart; out
-// of line, or GCC sees free() meet operator new and warns (-Wmismatched-new-delete).
-namespace {
-size_t g_allocations = 0;
-void* counted_malloc(std::size_t n) noexcept {
-  ++g_allocations;
-  return std::malloc(n == 0 ? 1 : n);
-}
-}  // namespace
-
-[[gnu::noinline]] void* operator new(std::size_t n) {
-  if (void* p = counted_malloc(n)) return p;
-  throw std::bad_alloc();
-}
-[[gnu::noinline]] void* operator new[](std::size_t n) {
-  return operator new(n);
-}
-[[gnu::noinline]] void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  return counted_malloc(n);
-}
-[[gnu::noinline]] void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
-  return counted_malloc(n);
-}
-[[gnu::noinline]] void operator delete(void* p) noexcept {
-  std::free(p);
-}
-[[gnu::noinline]] void operator delete[](void* p) noexcept {
-  std::free(p);
-}
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-[[gnu::noinline]] void operator delete[](void* p, std::size_t) noexcept {
-  std::free(p);
-}
-[[gnu::noinline]] void operator delete(void* p, const std::nothrow_t&) noexcept {
-  std::free(p);
-}
-[[gnu::noinline]] void operator delete[](void* p, const std::nothrow_t&) noexcept {
-  std::free(p);
-}
+#include "support/counting_new.h"
 
 namespace lmesh::metrics {
 namespace {
@@ -188,19 +146,19 @@ TEST_CASE("the request path does not allocate", "[metrics]") {
   latency.get({"outbound"});
 
   // Read before asserting: Catch may allocate inside CHECK before evaluating its expression.
-  size_t before = g_allocations;
+  size_t before = lmesh::testing::heap_allocations();
   for (int i = 0; i < 100; ++i) {
     requests.get({"outbound", authority, "true"}).inc();
     latency.get({"outbound"}).observe(i * 3.5);
   }
-  size_t allocated = g_allocations - before;
+  size_t allocated = lmesh::testing::heap_allocations() - before;
   CHECK(allocated == 0);
   CHECK(requests.get({"outbound", authority, "true"}).value() == 100);
 
   // The counting works: a new series does allocate.
-  before = g_allocations;
+  before = lmesh::testing::heap_allocations();
   requests.get({"inbound", authority, "true"});
-  allocated = g_allocations - before;
+  allocated = lmesh::testing::heap_allocations() - before;
   CHECK(allocated > 0);
 }
 
@@ -218,9 +176,9 @@ TEST_CASE("a family's cardinality is bounded", "[metrics]") {
   CHECK(f.size() == 4);  // three series and the overflow series
   CHECK(f.overflowed() == 2);
   const std::string authority = "a-new-authority-every-time.example.com:8080";
-  const size_t before = g_allocations;
+  const size_t before = lmesh::testing::heap_allocations();
   for (int i = 0; i < 100; ++i) f.get({"outbound", authority}).inc(0);
-  const size_t allocated = g_allocations - before;
+  const size_t allocated = lmesh::testing::heap_allocations() - before;
   CHECK(allocated == 0);  // an overflowing label set costs no memory either
   for (int i = 0; i < 100; ++i) f.get({"outbound", std::to_string(i)});
   CHECK(f.size() == 4);
