@@ -185,17 +185,17 @@ Result<ParsedArgs> parse_args(const std::vector<std::string>& args, GetEnvFn get
     }
     if (!has_value) {
       if (i + 1 >= args.size()) {
-        return fail(ErrorCode::kInvalidArgument, "flag '--" + std::string(name) +
-                                                     "' needs a value " +
-                                                     std::string(it->value_name));
+        return fail(
+            ErrorCode::kInvalidArgument,
+            "flag '--" + std::string(name) + "' needs a value " + std::string(it->value_name));
       }
       value = args[++i];
     }
     flags.emplace_back(&*it, value);
   }
   for (const Setting& s : settings()) {
-    bool on_command_line = std::any_of(flags.begin(), flags.end(),
-                                       [&](const auto& f) { return f.first == &s; });
+    bool on_command_line =
+        std::any_of(flags.begin(), flags.end(), [&](const auto& f) { return f.first == &s; });
     if (on_command_line) continue;
     std::string name = env_name(s.flag);
     const char* v = getenv_fn(name.c_str());

@@ -5,6 +5,8 @@ namespace lmesh::http {
 void RequestHead::clear() {
   method.clear();
   target.clear();
+  authority.clear();
+  scheme.clear();
   version_major = 1;
   version_minor = 1;
   headers.clear();

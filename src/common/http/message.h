@@ -21,6 +21,10 @@ enum class BodyFraming {
 struct RequestHead {
   std::string method;
   std::string target;  // as sent: origin-form, absolute-form or authority-form
+  // HTTP/2's :authority and :scheme (RFC 9113 §8.3.1); empty for HTTP/1, which carries the
+  // authority in Host or the target.
+  std::string authority;
+  std::string scheme;
   uint8_t version_major = 1;
   uint8_t version_minor = 1;
   HeaderMap headers;

@@ -160,7 +160,8 @@ Result<HostPort> HostPort::parse(std::string_view text) {
     }
     hp.host = std::string(text.substr(1, close - 1));
     if (hp.host.empty()) {
-      return fail(ErrorCode::kInvalidArgument, "invalid address '" + std::string(text) + "' (empty host)");
+      return fail(ErrorCode::kInvalidArgument,
+                  "invalid address '" + std::string(text) + "' (empty host)");
     }
     port = text.substr(close + 2);
   } else {

@@ -194,8 +194,8 @@ int Parser::on_headers_complete(llhttp_t* p) {
       // llhttp_should_keep_alive() would see "no length, read until close" here; a bodyless
       // response ends with its head, so only the Connection field and the version decide.
       bool http11 = p->http_major > 0 && p->http_minor > 0;
-      r.keep_alive = http11 ? (p->flags & F_CONNECTION_CLOSE) == 0
-                            : (p->flags & F_CONNECTION_KEEP_ALIVE) != 0;
+      r.keep_alive =
+          http11 ? (p->flags & F_CONNECTION_CLOSE) == 0 : (p->flags & F_CONNECTION_KEEP_ALIVE) != 0;
     } else {
       r.keep_alive = llhttp_should_keep_alive(p) != 0;
     }
