@@ -1,0 +1,60 @@
+// One HTTP/1.1 client of an api::Server: requests are answered one at a time (pipelined ones
+// wait in order), bodies are collected up to the server's limit, and a streamed response is
+// sent as chunks, one per event.
+#pragma once
+
+#include <memory>
+
+#include "common/api/server.h"
+#include "common/buffer/buffer.h"
+#include "common/event/deadline.h"
+#include "common/http/h1/parser.h"
+#include "common/net/tcp_connection.h"
+
+namespace lmesh::api {
+
+class Server::H1Connection final : public event::DeferredDeletable,
+                                   private net::TcpConnection::Handler,
+                                   private http::h1::Parser::Handler {
+ public:
+  H1Connection(Server& server, uint64_t id);
+  ~H1Connection() override;
+
+  void accept(uv_stream_t* listener);
+  void close(net::CloseMode mode);
+
+ private:
+  class H1Response;
+  friend class H1Response;
+
+  // net::TcpConnection::Handler
+  void on_read(buffer::Slice data) override;
+  void on_eof() override;
+  void on_error(const Error& error) override;
+  void on_closed() override;
+  // http::h1::Parser::Handler
+  void on_head() override;
+  void on_body(buffer::Slice data) override;
+  void on_message_complete() override {}
+
+  void process();
+  void dispatch();
+  void reject(int status, std::string_view error, std::string_view detail);
+  // From the response: it has ended; the next request may be served.
+  void response_done(bool keep_alive);
+  void write(buffer::Buffer& bytes) { tcp_.write(bytes); }
+
+  Server& server_;
+  uint64_t id_;
+  net::TcpConnection tcp_;
+  http::h1::Parser parser_;
+  buffer::Buffer pending_;
+  event::Deadline idle_;
+  std::string body_;
+  bool body_too_large_ = false;
+  std::shared_ptr<H1Response> current_;  // the response being written, if any
+  bool dispatching_ = false;
+  bool closing_ = false;
+};
+
+}  // namespace lmesh::api

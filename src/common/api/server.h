@@ -1,0 +1,67 @@
+// A small JSON control-API server on one worker loop: exact-path routes, request bodies up to a
+// limit, whole or streamed responses, errors as {"error","detail"} with the right status.
+// The destination, identity and tap services and the proxy's admin port are built on it.
+// HTTP/1.1 today (so curl works); HTTP/2 clients join through the same routes.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "common/api/request.h"
+#include "common/api/response.h"
+#include "common/event/worker.h"
+#include "common/net/listener.h"
+#include "common/net/socket_address.h"
+#include "common/result.h"
+
+namespace lmesh::api {
+
+using Handler = std::function<void(const Request&, std::shared_ptr<Response>)>;
+
+struct ServerOptions {
+  size_t max_body_bytes = 1 << 20;                 // larger bodies get 413
+  size_t max_head_bytes = 16 << 10;                // larger heads get 431
+  std::chrono::milliseconds idle_timeout{60'000};  // idle keep-alive connections close
+};
+
+class Server {
+ public:
+  Server(event::Worker& worker, ServerOptions options = {});
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Registers `handler` for `method` on exactly `path`. Unknown paths get 404, known paths
+  // with another method 405.
+  void route(std::string method, std::string path, Handler handler);
+
+  Result<net::SocketAddress> listen(const net::SocketAddress& address);
+  // Stops accepting and closes every connection (open streams see on_close).
+  void close();
+
+  size_t connection_count() const { return connections_.size(); }
+
+  // For connections: finds the handler and calls it, or answers the error.
+  void dispatch(const Request& request, std::shared_ptr<Response> response) const;
+  event::Worker& worker() const { return worker_; }
+  const ServerOptions& options() const { return options_; }
+  void forget(uint64_t connection_id);
+
+ private:
+  class H1Connection;
+  void on_accept(uv_stream_t* listener);
+
+  event::Worker& worker_;
+  ServerOptions options_;
+  // path -> method -> handler
+  std::unordered_map<std::string, std::unordered_map<std::string, Handler>> routes_;
+  std::unique_ptr<net::Listener> listener_;
+  uint64_t next_id_ = 1;
+  std::unordered_map<uint64_t, H1Connection*> connections_;
+};
+
+}  // namespace lmesh::api
