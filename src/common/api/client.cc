@@ -1,0 +1,314 @@
+#include "common/api/client.h"
+
+#include <algorithm>
+
+#include "common/buffer/buffer.h"
+#include "common/event/deadline.h"
+#include "common/event/timer.h"
+#include "common/http/h1/encoder.h"
+#include "common/http/h1/parser.h"
+#include "common/net/tcp_connection.h"
+
+namespace lmesh::api {
+namespace h1 = http::h1;
+
+namespace {
+
+constexpr size_t kMaxResponseHeadBytes = 64 << 10;
+
+// One HTTP/1.1 request on its own connection. It frees itself once its socket has closed, so
+// its owner never waits: after the final event (complete or failed) or after cancel(), the
+// owner forgets the pointer.
+class Exchange final : public event::DeferredDeletable,
+                       private net::TcpConnection::Handler,
+                       private h1::Parser::Handler {
+ public:
+  struct Events {
+    std::function<void(const http::ResponseHead&)> head;
+    std::function<void(buffer::Slice)> body;
+    std::function<void()> complete;
+    std::function<void(Error)> failed;
+  };
+
+  static Exchange* start(Client& client, std::string_view request, bool stream, Events events) {
+    auto* e = new Exchange(client, stream, std::move(events));
+    e->begin(request);
+    return e;
+  }
+
+  // No event after this; the exchange closes and frees itself.
+  void cancel() {
+    events_ = Events{};
+    close();
+  }
+
+ private:
+  Exchange(Client& client, bool stream, Events events)
+      : client_(client),
+        stream_(stream),
+        events_(std::move(events)),
+        tcp_(client.worker(), static_cast<net::TcpConnection::Handler&>(*this)),
+        parser_(h1::Parser::Kind::kResponse, *this, kMaxResponseHeadBytes),
+        deadline_(client.worker().loop(), [this] {
+          fail(Error(ErrorCode::kTimeout, connected_ ? "no answer in time" : "connect timed out"));
+        }) {}
+
+  void begin(std::string_view request) {
+    if (auto ok = tcp_.connect(client_.server()); !ok) {
+      // Reported on a later turn, like every other outcome.
+      pending_error_ = ok.error();
+      deadline_.set(std::chrono::milliseconds(1));
+      return;
+    }
+    deadline_.set(client_.options().connect_timeout);
+    tcp_.write(request);
+    tcp_.read_start();
+  }
+
+  void on_connected() override {
+    connected_ = true;
+    deadline_.set(client_.options().request_timeout);
+  }
+
+  void on_read(buffer::Slice data) override {
+    while (!data.empty() && !closing_) {
+      auto [consumed, outcome] = parser_.feed(data);
+      data.remove_prefix(consumed);
+      if (outcome == h1::Parser::Outcome::kError || outcome == h1::Parser::Outcome::kUpgrade) {
+        fail(Error(ErrorCode::kProtocol, "malformed response: " + parser_.error_reason()));
+        return;
+      }
+      if (outcome == h1::Parser::Outcome::kNeedMore) return;
+      parser_.resume();  // an informational response ended; the final one follows
+      if (done_) {
+        succeed();
+        return;
+      }
+    }
+  }
+
+  void on_eof() override {
+    if (parser_.finish() == h1::Parser::Outcome::kMessageComplete && done_) {
+      succeed();
+    } else {
+      fail(Error(ErrorCode::kClosed, "server closed the connection"));
+    }
+  }
+
+  void on_error(const Error& error) override { fail(error); }
+
+  void on_closed() override {
+    client_.worker().defer_delete(std::unique_ptr<event::DeferredDeletable>(this));
+  }
+
+  void on_head() override {
+    const http::ResponseHead& head = parser_.response();
+    if (head.informational()) return;
+    // A stream may stay quiet for as long as there is no news.
+    if (stream_) deadline_.clear();
+    if (events_.head) events_.head(head);
+  }
+
+  void on_body(buffer::Slice data) override {
+    if (events_.body) events_.body(std::move(data));
+  }
+
+  void on_message_complete() override {
+    if (!parser_.response().informational()) done_ = true;
+  }
+
+  void succeed() {
+    auto complete = std::move(events_.complete);
+    events_ = Events{};
+    close();
+    if (complete) complete();
+  }
+
+  void fail(Error why) {
+    if (pending_error_)
+      why = Error::wrap(*std::exchange(pending_error_, std::nullopt), why.message());
+    auto failed = std::move(events_.failed);
+    events_ = Events{};
+    close();
+    if (failed) failed(std::move(why));
+  }
+
+  void close() {
+    if (closing_) return;
+    closing_ = true;
+    deadline_.clear();
+    tcp_.close(net::CloseMode::kNoFlush);
+  }
+
+  Client& client_;
+  bool stream_;
+  Events events_;
+  net::TcpConnection tcp_;
+  h1::Parser parser_;
+  event::Deadline deadline_;
+  std::optional<Error> pending_error_;
+  bool connected_ = false;
+  bool done_ = false;
+  bool closing_ = false;
+};
+
+std::string request_bytes(const Client& client, std::string_view method, std::string_view target,
+                          std::string_view body) {
+  std::string out;
+  out.reserve(128 + target.size() + body.size());
+  out.append(method).append(" ").append(target).append(" HTTP/1.1\r\n");
+  out.append("Host: ").append(client.server().to_string()).append("\r\n");
+  out.append("Accept: application/json, application/x-ndjson\r\n");
+  if (!body.empty() || method == "POST" || method == "PUT") {
+    out.append("Content-Type: application/json\r\n");
+    out.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
+  }
+  out.append("\r\n").append(body);
+  return out;
+}
+
+}  // namespace
+
+class CallImpl final : public Call {
+ public:
+  CallImpl(Client& client, std::string_view request,
+           std::function<void(Result<ClientResponse>)> done)
+      : client_(client), done_(std::move(done)) {
+    exchange_ = Exchange::start(
+        client, request, /*stream=*/false,
+        Exchange::Events{
+            [this](const http::ResponseHead& head) {
+              response_.status = head.status;
+              response_.content_type = std::string(head.headers.get("content-type").value_or(""));
+            },
+            [this](buffer::Slice data) {
+              if (response_.body.size() + data.size() > client_.options().max_response_bytes) {
+                too_large_ = true;
+                return;
+              }
+              response_.body.append(data.view());
+            },
+            [this] { finish(); },
+            [this](Error e) {
+              exchange_ = nullptr;
+              auto done = std::move(done_);
+              if (done) done(fail(std::move(e)));
+            }});
+  }
+  ~CallImpl() override {
+    if (exchange_ != nullptr) exchange_->cancel();
+  }
+
+ private:
+  void finish() {
+    exchange_ = nullptr;
+    auto done = std::move(done_);
+    if (!done) return;
+    if (too_large_) {
+      done(fail(ErrorCode::kTooLarge, "response larger than " +
+                                          std::to_string(client_.options().max_response_bytes) +
+                                          " bytes"));
+    } else {
+      done(std::move(response_));
+    }
+  }
+
+  Client& client_;
+  std::function<void(Result<ClientResponse>)> done_;
+  Exchange* exchange_ = nullptr;
+  ClientResponse response_;
+  bool too_large_ = false;
+};
+
+class WatchImpl final : public Watch {
+ public:
+  WatchImpl(Client& client, std::string target, WatchCallbacks callbacks)
+      : client_(client),
+        target_(std::move(target)),
+        callbacks_(std::move(callbacks)),
+        retry_(client.worker().loop(), [this] { open(); }) {
+    open();
+  }
+  ~WatchImpl() override {
+    if (exchange_ != nullptr) exchange_->cancel();
+  }
+
+ private:
+  void open() {
+    line_.clear();
+    exchange_ = Exchange::start(
+        client_, request_bytes(client_, "GET", target_, ""), /*stream=*/true,
+        Exchange::Events{[this](const http::ResponseHead& head) { on_head(head); },
+                         [this](buffer::Slice data) { on_body(data.view()); },
+                         [this] { ended(Error(ErrorCode::kClosed, "stream ended")); },
+                         [this](Error e) { ended(std::move(e)); }});
+  }
+
+  void on_head(const http::ResponseHead& head) {
+    if (!callbacks_.on_open(head.status)) {
+      stopped_ = true;
+      exchange_->cancel();
+      exchange_ = nullptr;
+      return;
+    }
+    if (head.status == 200) attempt_ = 0;
+  }
+
+  void on_body(std::string_view bytes) {
+    while (!bytes.empty()) {
+      size_t nl = bytes.find('\n');
+      line_.append(bytes.substr(0, nl));
+      if (nl == std::string_view::npos) break;
+      bytes.remove_prefix(nl + 1);
+      if (!line_.empty() && callbacks_.on_line) callbacks_.on_line(line_);
+      line_.clear();
+    }
+    if (line_.size() > client_.options().max_response_bytes) {
+      exchange_->cancel();
+      ended(Error(ErrorCode::kTooLarge, "stream line too long"));
+    }
+  }
+
+  void ended(Error why) {
+    exchange_ = nullptr;
+    if (stopped_) return;
+    auto delay = client_.backoff(attempt_++);
+    callbacks_.on_error(why, delay);
+    retry_.arm(delay);
+  }
+
+  Client& client_;
+  std::string target_;
+  WatchCallbacks callbacks_;
+  event::Timer retry_;
+  Exchange* exchange_ = nullptr;
+  std::string line_;
+  unsigned attempt_ = 0;
+  bool stopped_ = false;
+};
+
+Client::Client(event::Worker& worker, net::SocketAddress server, ClientOptions options)
+    : worker_(worker),
+      server_(std::move(server)),
+      options_(options),
+      rng_(static_cast<unsigned>(uv_hrtime())) {}
+
+std::unique_ptr<Call> Client::request(std::string method, std::string target, std::string body,
+                                      std::function<void(Result<ClientResponse>)> done) {
+  return std::make_unique<CallImpl>(*this, request_bytes(*this, method, target, body),
+                                    std::move(done));
+}
+
+std::unique_ptr<Watch> Client::watch(std::string target, WatchCallbacks callbacks) {
+  return std::make_unique<WatchImpl>(*this, std::move(target), std::move(callbacks));
+}
+
+std::chrono::milliseconds Client::backoff(unsigned attempt) {
+  auto base = static_cast<uint64_t>(options_.backoff_min.count());
+  auto cap = static_cast<uint64_t>(options_.backoff_max.count());
+  uint64_t ceiling = std::min(cap, base << std::min(attempt, 20u));
+  std::uniform_int_distribution<uint64_t> pick(0, ceiling);
+  return std::chrono::milliseconds(pick(rng_));
+}
+
+}  // namespace lmesh::api

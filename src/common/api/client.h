@@ -1,0 +1,81 @@
+// A client for the JSON control APIs (DESIGN.md "Wire API") on one worker loop: one-shot
+// requests and watches. A watch reads a newline-delimited JSON stream and, when the stream
+// ends or the server is unreachable, reconnects with exponential backoff and full jitter until
+// its owner drops it, so a proxy keeps following the destination service through restarts.
+//
+// HTTP/1.1 with one connection per call: control traffic is a few long-lived watches and rare
+// requests. Every callback runs on the loop, never from inside a method of this file.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+
+#include "common/event/worker.h"
+#include "common/net/socket_address.h"
+#include "common/result.h"
+
+namespace lmesh::api {
+
+struct ClientOptions {
+  std::chrono::milliseconds connect_timeout{3'000};
+  // A one-shot request must be answered in this time; a watch must send its head in it.
+  std::chrono::milliseconds request_timeout{10'000};
+  std::chrono::milliseconds backoff_min{100};
+  std::chrono::milliseconds backoff_max{10'000};
+  size_t max_response_bytes = 4 << 20;  // whole responses; a watch's lines have the same cap
+};
+
+struct ClientResponse {
+  int status = 0;
+  std::string content_type;
+  std::string body;
+};
+
+// A request in flight: dropping it cancels the request (its callback then never runs).
+class Call {
+ public:
+  virtual ~Call() = default;
+};
+// A stream being followed: dropping it stops following.
+class Watch {
+ public:
+  virtual ~Watch() = default;
+};
+
+struct WatchCallbacks {
+  // The stream (re)started with this status. Return false to stop the watch (e.g. on 404).
+  std::function<bool(int status)> on_open = [](int) { return true; };
+  // One line of the stream, without its newline.
+  std::function<void(std::string_view line)> on_line;
+  // The stream broke or could not be opened; a reconnect follows after `retry_in`.
+  std::function<void(const Error& why, std::chrono::milliseconds retry_in)> on_error =
+      [](const Error&, std::chrono::milliseconds) {};
+};
+
+class Client {
+ public:
+  Client(event::Worker& worker, net::SocketAddress server, ClientOptions options = {});
+
+  std::unique_ptr<Call> request(std::string method, std::string target, std::string body,
+                                std::function<void(Result<ClientResponse>)> done);
+  std::unique_ptr<Watch> watch(std::string target, WatchCallbacks callbacks);
+
+  event::Worker& worker() const { return worker_; }
+  const net::SocketAddress& server() const { return server_; }
+  const ClientOptions& options() const { return options_; }
+  // Full jitter (AWS architecture blog, "Exponential Backoff And Jitter"): a random delay in
+  // [0, min(max, base * 2^attempt)], so clients restarted together do not retry together.
+  std::chrono::milliseconds backoff(unsigned attempt);
+
+ private:
+  event::Worker& worker_;
+  net::SocketAddress server_;
+  ClientOptions options_;
+  std::minstd_rand rng_;
+};
+
+}  // namespace lmesh::api
