@@ -9,11 +9,10 @@ AdminServer::AdminServer(event::Worker& control, ReadyFn ready, MetricsFn metric
   server_.route("GET", "/live", [](const api::Request&, std::shared_ptr<api::Response> r) {
     r->send(200, "text/plain", "live\n");
   });
-  server_.route("GET", "/ready",
-                [ready](const api::Request&, std::shared_ptr<api::Response> r) {
-                  bool ok = ready();
-                  r->send(ok ? 200 : 503, "text/plain", ok ? "ready\n" : "not ready\n");
-                });
+  server_.route("GET", "/ready", [ready](const api::Request&, std::shared_ptr<api::Response> r) {
+    bool ok = ready();
+    r->send(ok ? 200 : 503, "text/plain", ok ? "ready\n" : "not ready\n");
+  });
   server_.route("GET", "/metrics",
                 [metrics](const api::Request&, std::shared_ptr<api::Response> r) {
                   // If the client leaves before the workers answer, send() does nothing.
