@@ -9,7 +9,7 @@ namespace h1 = http::h1;
 
 // The Response of one request on an H1Connection. It may outlive the connection (a handler
 // keeps a stream); `conn_` is cleared when the connection closes.
-class Server::H1Connection::H1Response final : public Response {
+class H1Connection::H1Response final : public Response {
  public:
   H1Response(H1Connection& conn, bool http11, bool keep_alive, bool head_request)
       : conn_(&conn), http11_(http11), keep_alive_(keep_alive), head_request_(head_request) {}
@@ -104,31 +104,30 @@ class Server::H1Connection::H1Response final : public Response {
   std::function<void()> on_close_;
 };
 
-Server::H1Connection::H1Connection(Server& server, uint64_t id)
+H1Connection::H1Connection(Server& server, uint64_t id, std::unique_ptr<net::TcpConnection> tcp,
+                           buffer::Buffer initial)
     : server_(server),
       id_(id),
-      tcp_(server.worker(), static_cast<net::TcpConnection::Handler&>(*this)),
+      tcp_(std::move(tcp)),
       parser_(h1::Parser::Kind::kRequest, *this, server.options().max_head_bytes),
-      pending_(server.worker().chunks()),
-      idle_(server.worker().loop(), [this] { close(net::CloseMode::kFlush); }) {}
-
-Server::H1Connection::~H1Connection() = default;
-
-void Server::H1Connection::accept(uv_stream_t* listener) {
-  if (!tcp_.accept(listener)) {
-    close(net::CloseMode::kNoFlush);
-    return;
-  }
-  idle_.set(server_.options().idle_timeout);
-  tcp_.read_start();
+      pending_(std::move(initial)),
+      idle_(server.worker().loop(), [this] { close(net::CloseMode::kFlush); }) {
+  tcp_->set_handler(*this);
 }
 
-void Server::H1Connection::on_read(buffer::Slice data) {
+void H1Connection::start() {
+  idle_.set(server_.options().idle_timeout);
+  process();
+}
+
+H1Connection::~H1Connection() = default;
+
+void H1Connection::on_read(buffer::Slice data) {
   pending_.append(std::move(data));
   process();
 }
 
-void Server::H1Connection::process() {
+void H1Connection::process() {
   while (!pending_.empty() && current_ == nullptr && !closing_) {
     auto [consumed, outcome] = parser_.feed(pending_.slice(0));
     pending_.drain(consumed);
@@ -153,13 +152,13 @@ void Server::H1Connection::process() {
   // left in the socket. Reading on otherwise notices a client that goes away mid-stream.
   if (closing_) return;
   if (pending_.empty()) {
-    tcp_.read_start();
+    tcp_->read_start();
   } else {
-    tcp_.read_stop();
+    tcp_->read_stop();
   }
 }
 
-void Server::H1Connection::on_head() {
+void H1Connection::on_head() {
   idle_.clear();
   body_.clear();
   body_too_large_ = false;
@@ -170,7 +169,7 @@ void Server::H1Connection::on_head() {
   }
 }
 
-void Server::H1Connection::on_body(buffer::Slice data) {
+void H1Connection::on_body(buffer::Slice data) {
   if (body_.size() + data.size() > server_.options().max_body_bytes) {
     body_too_large_ = true;
     return;
@@ -178,7 +177,7 @@ void Server::H1Connection::on_body(buffer::Slice data) {
   body_.append(data.view());
 }
 
-void Server::H1Connection::dispatch() {
+void H1Connection::dispatch() {
   const http::RequestHead& req = parser_.request();
   bool http11 = req.version_major == 1 && req.version_minor >= 1;
   // An oversized body is not read to its end: the connection closes after the 413.
@@ -201,7 +200,7 @@ void Server::H1Connection::dispatch() {
     request.query = std::move(target->second);
     request.headers = &req.headers;
     request.body = std::move(body_);
-    request.peer = tcp_.peer();
+    request.peer = tcp_->peer();
     server_.dispatch(request, std::move(response));
   }
   dispatching_ = false;
@@ -209,7 +208,7 @@ void Server::H1Connection::dispatch() {
   if (current_ == nullptr && !closing_) idle_.set(server_.options().idle_timeout);
 }
 
-void Server::H1Connection::response_done(bool keep_alive) {
+void H1Connection::response_done(bool keep_alive) {
   current_ = nullptr;
   if (!keep_alive) {
     close(net::CloseMode::kFlush);
@@ -222,33 +221,33 @@ void Server::H1Connection::response_done(bool keep_alive) {
   }
 }
 
-void Server::H1Connection::reject(int status, std::string_view error, std::string_view detail) {
+void H1Connection::reject(int status, std::string_view error, std::string_view detail) {
   auto response = std::make_shared<H1Response>(*this, true, false, false);
   current_ = response;
   response->error(status, error, detail);
   close(net::CloseMode::kFlush);
 }
 
-void Server::H1Connection::on_eof() {
+void H1Connection::on_eof() {
   // A client that half-closes after its request still gets its answer; but a stream has no end
   // to wait for, so a client that closes while watching is gone.
   if (current_ == nullptr || current_->streaming()) close(net::CloseMode::kFlush);
 }
 
-void Server::H1Connection::on_error(const Error& error) {
-  spdlog::debug("api connection from {} failed: {}", tcp_.peer().to_string(), error.describe());
+void H1Connection::on_error(const Error& error) {
+  spdlog::debug("api connection from {} failed: {}", tcp_->peer().to_string(), error.describe());
   close(net::CloseMode::kNoFlush);
 }
 
-void Server::H1Connection::close(net::CloseMode mode) {
+void H1Connection::close(net::CloseMode mode) {
   if (closing_) return;
   closing_ = true;
   idle_.clear();
   if (current_ != nullptr) std::exchange(current_, nullptr)->connection_closed();
-  tcp_.close(mode);
+  tcp_->close(mode);
 }
 
-void Server::H1Connection::on_closed() {
+void H1Connection::on_closed() {
   server_.forget(id_);
   server_.worker().defer_delete(std::unique_ptr<event::DeferredDeletable>(this));
 }

@@ -13,15 +13,18 @@
 
 namespace lmesh::api {
 
-class Server::H1Connection final : public event::DeferredDeletable,
-                                   private net::TcpConnection::Handler,
-                                   private http::h1::Parser::Handler {
+class H1Connection final : public Server::Connection,
+                           private net::TcpConnection::Handler,
+                           private http::h1::Parser::Handler {
  public:
-  H1Connection(Server& server, uint64_t id);
+  // Takes over an accepted connection and the bytes already read from it.
+  H1Connection(Server& server, uint64_t id, std::unique_ptr<net::TcpConnection> tcp,
+               buffer::Buffer initial);
   ~H1Connection() override;
+  // Serves what was read already, then reads on.
+  void start();
 
-  void accept(uv_stream_t* listener);
-  void close(net::CloseMode mode);
+  void close(net::CloseMode mode) override;
 
  private:
   class H1Response;
@@ -42,11 +45,11 @@ class Server::H1Connection final : public event::DeferredDeletable,
   void reject(int status, std::string_view error, std::string_view detail);
   // From the response: it has ended; the next request may be served.
   void response_done(bool keep_alive);
-  void write(buffer::Buffer& bytes) { tcp_.write(bytes); }
+  void write(buffer::Buffer& bytes) { tcp_->write(bytes); }
 
   Server& server_;
   uint64_t id_;
-  net::TcpConnection tcp_;
+  std::unique_ptr<net::TcpConnection> tcp_;
   http::h1::Parser parser_;
   buffer::Buffer pending_;
   event::Deadline idle_;

@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "common/api/h1_connection.h"
+#include "common/api/detector.h"
 
 namespace lmesh::api {
 
@@ -25,7 +25,7 @@ Result<net::SocketAddress> Server::listen(const net::SocketAddress& address) {
 
 void Server::on_accept(uv_stream_t* listener) {
   uint64_t id = next_id_++;
-  auto* conn = new H1Connection(*this, id);
+  auto* conn = new Detector(*this, id);
   connections_[id] = conn;
   conn->accept(listener);
 }
@@ -34,12 +34,16 @@ void Server::forget(uint64_t connection_id) {
   connections_.erase(connection_id);
 }
 
+void Server::replace(uint64_t connection_id, Connection* next) {
+  connections_[connection_id] = next;
+}
+
 void Server::close() {
   if (listener_) listener_->close();
-  std::vector<H1Connection*> open;
+  std::vector<Connection*> open;
   open.reserve(connections_.size());
   for (auto& [id, c] : connections_) open.push_back(c);
-  for (H1Connection* c : open) c->close(net::CloseMode::kFlush);
+  for (Connection* c : open) c->close(net::CloseMode::kFlush);
 }
 
 void Server::dispatch(const Request& request, std::shared_ptr<Response> response) const {

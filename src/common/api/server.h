@@ -1,7 +1,9 @@
 // A small JSON control-API server on one worker loop: exact-path routes, request bodies up to a
 // limit, whole or streamed responses, errors as {"error","detail"} with the right status.
 // The destination, identity and tap services and the proxy's admin port are built on it.
-// HTTP/1.1 today (so curl works); HTTP/2 clients join through the same routes.
+// Each connection speaks HTTP/2 when it opens with the HTTP/2 preface (prior knowledge, as
+// proxies and controllers do) and HTTP/1.1 otherwise (so curl works); both reach the same
+// routes.
 #pragma once
 
 #include <chrono>
@@ -16,6 +18,7 @@
 #include "common/event/worker.h"
 #include "common/net/listener.h"
 #include "common/net/socket_address.h"
+#include "common/net/tcp_connection.h"
 #include "common/result.h"
 
 namespace lmesh::api {
@@ -51,8 +54,16 @@ class Server {
   const ServerOptions& options() const { return options_; }
   void forget(uint64_t connection_id);
 
+  // Every kind of client connection, as the server tracks it.
+  class Connection : public event::DeferredDeletable {
+   public:
+    virtual void close(net::CloseMode mode) = 0;
+  };
+  // A connection's protocol is known: `next` takes over from the connection that detected it.
+  void replace(uint64_t connection_id, Connection* next);
+
  private:
-  class H1Connection;
+  class Detector;
   void on_accept(uv_stream_t* listener);
 
   event::Worker& worker_;
@@ -61,7 +72,7 @@ class Server {
   std::unordered_map<std::string, std::unordered_map<std::string, Handler>> routes_;
   std::unique_ptr<net::Listener> listener_;
   uint64_t next_id_ = 1;
-  std::unordered_map<uint64_t, H1Connection*> connections_;
+  std::unordered_map<uint64_t, Connection*> connections_;
 };
 
 }  // namespace lmesh::api
