@@ -28,9 +28,9 @@ const ProxyErrorInfo& info(ProxyError e) {
 ProxyMetrics::ProxyMetrics()
     : request_total_(registry_.counter("request_total", "Requests received",
                                        {"direction", "authority", "tls"})),
-      response_total_(
-          registry_.counter("response_total", "Responses sent",
-                            {"direction", "authority", "tls", "status_code", "classification"})),
+      response_total_(registry_.counter(
+          "response_total", "Responses sent",
+          {"direction", "authority", "tls", "status_code", "grpc_status_code", "classification"})),
       response_latency_ms_(registry_.histogram(
           "response_latency_ms", "Time from request head to response head, in milliseconds",
           {"direction", "authority", "tls"}, metrics::latency_ms_buckets())),
@@ -66,16 +66,25 @@ RouteMetrics ProxyMetrics::route(Direction d, std::string_view authority, TlsLab
                       std::string(authority), d, tls};
 }
 
-metrics::Counter& ProxyMetrics::response(const RouteMetrics& route, uint16_t status, bool failure) {
+metrics::Counter& ProxyMetrics::response(const RouteMetrics& route, uint16_t status,
+                                         std::optional<uint32_t> grpc_status, bool failure) {
   char code[8];
   auto [end, ec] = std::to_chars(code, code + sizeof code, status);
+  char grpc[12];
+  auto [grpc_end, grpc_ec] = grpc_status ? std::to_chars(grpc, grpc + sizeof grpc, *grpc_status)
+                                         : std::to_chars_result{grpc, std::errc{}};
   return response_total_.get({to_string(route.direction), route.authority, to_string(route.tls),
                               std::string_view(code, static_cast<size_t>(end - code)),
+                              std::string_view(grpc, static_cast<size_t>(grpc_end - grpc)),
                               failure ? "failure" : "success"});
 }
 
 void ProxyMetrics::count_error(Direction d, ProxyError e) {
-  http_errors_total_.get({to_string(d), info(e).metric}).inc();
+  count_error(d, info(e).metric);
+}
+
+void ProxyMetrics::count_error(Direction d, std::string_view reason) {
+  http_errors_total_.get({to_string(d), reason}).inc();
 }
 
 }  // namespace lmesh::proxy

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "common/metrics/registry.h"
@@ -67,8 +68,12 @@ class ProxyMetrics {
     return tcp_[index(d) * 4 + (p == Peer::kDst ? 2 : 0) + (t == TlsLabel::kPassthru ? 1 : 0)];
   }
   RouteMetrics route(Direction d, std::string_view authority, TlsLabel tls);
-  metrics::Counter& response(const RouteMetrics& route, uint16_t status, bool failure);
+  // `grpc_status`: the grpc-status a gRPC response ended with (its label is absent otherwise).
+  metrics::Counter& response(const RouteMetrics& route, uint16_t status,
+                             std::optional<uint32_t> grpc_status, bool failure);
   void count_error(Direction d, ProxyError e);
+  // A reason outside ProxyError: an HTTP/2 connection error's token (h2_flood, ...).
+  void count_error(Direction d, std::string_view reason);
 
   metrics::Snapshot snapshot() const { return registry_.snapshot(); }
 

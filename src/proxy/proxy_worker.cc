@@ -15,7 +15,11 @@ ProxyWorker::ProxyWorker(event::Worker& worker, std::shared_ptr<const ProxyConfi
       inbound_pool_(worker, *config_,
                     metrics_.tcp(Direction::kInbound, Peer::kDst, TlsLabel::kFalse)),
       outbound_pool_(worker, *config_,
-                     metrics_.tcp(Direction::kOutbound, Peer::kDst, TlsLabel::kFalse)) {}
+                     metrics_.tcp(Direction::kOutbound, Peer::kDst, TlsLabel::kFalse)),
+      inbound_h2_pool_(worker, *config_,
+                       metrics_.tcp(Direction::kInbound, Peer::kDst, TlsLabel::kFalse)),
+      outbound_h2_pool_(worker, *config_,
+                        metrics_.tcp(Direction::kOutbound, Peer::kDst, TlsLabel::kFalse)) {}
 
 ProxyWorker::~ProxyWorker() = default;
 
@@ -55,6 +59,8 @@ void ProxyWorker::drain() {
   for_each_connection([](ProxyConnection& c) { c.drain(); });
   inbound_pool_.drain();
   outbound_pool_.drain();
+  inbound_h2_pool_.drain();
+  outbound_h2_pool_.drain();
   if (connection_count_ == 0 && on_drained_) on_drained_();
 }
 
@@ -66,6 +72,8 @@ void ProxyWorker::shutdown() {
   for_each_connection([](ProxyConnection& c) { c.abort(); });
   inbound_pool_.close_all();
   outbound_pool_.close_all();
+  inbound_h2_pool_.close_all();
+  outbound_h2_pool_.close_all();
   worker_.stop();
 }
 

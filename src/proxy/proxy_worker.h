@@ -13,6 +13,7 @@
 #include "proxy/config.h"
 #include "proxy/direction.h"
 #include "proxy/http1/upstream_pool.h"
+#include "proxy/http2/client_pool.h"
 #include "proxy/log_limiter.h"
 #include "proxy/proxy_metrics.h"
 
@@ -39,6 +40,9 @@ class ProxyWorker {
   UpstreamPool& pool(Direction d) {
     return d == Direction::kInbound ? inbound_pool_ : outbound_pool_;
   }
+  Http2ClientPool& h2_pool(Direction d) {
+    return d == Direction::kInbound ? inbound_h2_pool_ : outbound_h2_pool_;
+  }
   bool draining() const { return draining_; }
   LogLimiter& log_limiter() { return log_limiter_; }
 
@@ -63,6 +67,8 @@ class ProxyWorker {
   LogLimiter log_limiter_;
   UpstreamPool inbound_pool_;
   UpstreamPool outbound_pool_;
+  Http2ClientPool inbound_h2_pool_;
+  Http2ClientPool outbound_h2_pool_;
   std::unique_ptr<net::Listener> inbound_listener_;
   std::unique_ptr<net::Listener> outbound_listener_;
   ProxyConnection* connections_ = nullptr;  // intrusive list head

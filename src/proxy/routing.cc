@@ -44,9 +44,24 @@ ConnectionTarget target_for(Direction direction, const ProxyConfig& config,
 }
 
 std::optional<std::string_view> request_authority(const http::RequestHead& request) {
+  if (!request.authority.empty()) return request.authority;
   if (is_absolute_form(request.target)) return absolute_form_authority(request.target);
   if (auto host = request.headers.get(http::FieldName::kHost); host && !host->empty()) return host;
   return std::nullopt;
+}
+
+Result<RequestUpstream> request_upstream(Direction direction, const ConnectionTarget& target,
+                                         const http::RequestHead& request) {
+  if (target.destination) return RequestUpstream{*target.destination, {}};
+  std::optional<net::HostPort> hp;
+  if (direction == Direction::kOutbound) {
+    if (auto authority = request_authority(request)) hp = parse_authority(*authority);
+  }
+  if (!hp) return fail(ErrorCode::kNotFound, "request names no usable authority");
+  if (auto numeric = net::SocketAddress::parse(hp->to_string())) {
+    return RequestUpstream{*numeric, {}};
+  }
+  return RequestUpstream{std::nullopt, std::move(*hp)};
 }
 
 std::string origin_form(std::string_view absolute_target) {

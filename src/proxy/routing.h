@@ -32,8 +32,19 @@ struct ConnectionTarget {
 ConnectionTarget target_for(Direction direction, const ProxyConfig& config,
                             const net::TcpConnection& accepted);
 
-// The authority a request names: the absolute-form target's, else the Host header's.
+// The authority a request names: HTTP/2's :authority, else the absolute-form target's, else
+// the Host header's.
 std::optional<std::string_view> request_authority(const http::RequestHead& request);
+
+// Where one HTTP request goes: an address, or a name the worker's resolver must turn into one.
+struct RequestUpstream {
+  std::optional<net::SocketAddress> address;
+  net::HostPort name;  // when `address` is empty
+};
+// The connection's destination when it has one; else, outbound, the request's authority.
+// Fails (kNotFound) when neither says: the request gets `no destination`.
+Result<RequestUpstream> request_upstream(Direction direction, const ConnectionTarget& target,
+                                         const http::RequestHead& request);
 // True for "http://authority/path" targets (RFC 9112 §3.2.2).
 bool is_absolute_form(std::string_view target);
 // The origin-form ("/path?q") of an absolute-form target; any other target as it is.

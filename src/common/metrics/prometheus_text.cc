@@ -79,10 +79,13 @@ void append_uint(std::string& out, uint64_t v) {
 }
 
 // `a="x",b="y"`: the labels of one series, without braces, reused for each of its lines.
+// An empty value is left out: Prometheus treats it as the label's absence, and a family whose
+// label only some series have (grpc_status_code) reads cleaner without `x=""` on the rest.
 std::string label_pairs(const FamilySnapshot& f, const SeriesSnapshot& s) {
   std::string pairs;
   for (size_t i = 0; i < f.label_names.size() && i < s.label_values.size(); ++i) {
-    if (i > 0) pairs += ',';
+    if (s.label_values[i].empty()) continue;
+    if (!pairs.empty()) pairs += ',';
     pairs += f.label_names[i];
     pairs += "=\"";
     append_escaped(pairs, s.label_values[i], /*escape_quote=*/true);

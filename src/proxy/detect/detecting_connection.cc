@@ -5,6 +5,7 @@
 #include <string>
 
 #include "proxy/http1/server_connection.h"
+#include "proxy/http2/server_connection.h"
 #include "proxy/opaque/tcp_relay.h"
 #include "proxy/proxy_worker.h"
 #include "proxy/tcp_meter.h"
@@ -81,7 +82,16 @@ void DetectingConnection::decide(Protocol protocol) {
     release();
     return;
   }
-  // HTTP/2 and TLS are relayed as bytes until the proxy terminates them itself.
+  if (protocol == Protocol::kHttp2) {
+    handed_off_ = true;
+    TcpMeter meter(worker_.metrics().tcp(direction_, Peer::kSrc, TlsLabel::kFalse), *tcp_);
+    MeteredSocket socket{std::move(tcp_), std::move(meter)};
+    auto* server = new Http2ServerConnection(worker_, direction_, std::move(socket), target_);
+    server->start(std::move(peeked_));
+    release();
+    return;
+  }
+  // TLS is relayed as bytes until the proxy terminates it itself.
   if (!target_.destination) {
     spdlog::debug("{} {} connection has no destination; closing", to_string(direction_),
                   to_string(protocol));

@@ -137,28 +137,22 @@ void Http1ServerConnection::on_head() {
                   Error(ErrorCode::kInvalidArgument, "CONNECT is not proxied"));
     return;
   }
-  if (target_.destination) {
-    endpoint_ = *target_.destination;
+  auto upstream = request_upstream(direction_, target_, req);
+  if (!upstream) {
+    respond_error(ProxyError::kNoDestination, upstream.error());
+    return;
+  }
+  if (upstream->address) {
+    endpoint_ = *upstream->address;
   } else {
-    std::optional<net::HostPort> hp;
-    if (direction_ == Direction::kOutbound && authority) hp = parse_authority(*authority);
-    if (!hp) {
-      respond_error(ProxyError::kNoDestination,
-                    Error(ErrorCode::kNotFound, "request names no usable authority"));
+    auto started =
+        net::Resolution::start(worker_.worker().loop(), upstream->name,
+                               [this](Result<net::SocketAddress> r) { resolved(std::move(r)); });
+    if (!started) {
+      respond_error(ProxyError::kConnectFailed, started.error());
       return;
     }
-    if (auto numeric = net::SocketAddress::parse(hp->to_string())) {
-      endpoint_ = *numeric;
-    } else {
-      auto started =
-          net::Resolution::start(worker_.worker().loop(), *hp,
-                                 [this](Result<net::SocketAddress> r) { resolved(std::move(r)); });
-      if (!started) {
-        respond_error(ProxyError::kConnectFailed, started.error());
-        return;
-      }
-      resolution_ = std::move(*started);
-    }
+    resolution_ = std::move(*started);
   }
   encode_request_head();
   if (endpoint_) connect_upstream();
@@ -442,7 +436,7 @@ void Http1ServerConnection::respond_error(ProxyError reason, const Error& cause)
 void Http1ServerConnection::count_response(uint16_t status, bool failure) {
   if (!request_counted_ || !route_) return;
   if (response_counter_ == nullptr || response_counter_status_ != status) {
-    response_counter_ = &worker_.metrics().response(*route_, status, failure);
+    response_counter_ = &worker_.metrics().response(*route_, status, std::nullopt, failure);
     response_counter_status_ = status;
   }
   response_counter_->inc();

@@ -357,6 +357,19 @@ TEST_CASE("render: label values and help are escaped", "[metrics]") {
              Catch::Contains("request_total{authority=\"bad\xEF\xBF\xBD\xEF\xBF\xBD(\"} 1\n"));
 }
 
+TEST_CASE("render: empty label values are left out, as Prometheus reads them", "[metrics]") {
+  Registry r;
+  auto& f = r.counter("response_total", "Responses", {"status_code", "grpc_status_code"});
+  f.get({"200", ""}).inc();
+  f.get({"200", "14"}).inc();
+  f.get({"", ""}).inc();
+  const std::string text = render_prometheus(r.snapshot());
+  CHECK_THAT(text, Catch::Contains("response_total{status_code=\"200\"} 1\n"));
+  CHECK_THAT(text,
+             Catch::Contains("response_total{status_code=\"200\",grpc_status_code=\"14\"} 1\n"));
+  CHECK_THAT(text, Catch::Contains("response_total 1\n"));
+}
+
 TEST_CASE("names follow the Prometheus data model", "[metrics]") {
   CHECK(is_valid_metric_name("request_total"));
   CHECK(is_valid_metric_name("lmesh:request_total"));

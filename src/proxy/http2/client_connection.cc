@@ -1,0 +1,292 @@
+#include "proxy/http2/client_connection.h"
+
+#include <spdlog/spdlog.h>
+
+#include "proxy/http2/client_pool.h"
+
+namespace lmesh::proxy {
+namespace h2 = http::h2;
+
+namespace {
+
+// Response heads come from servers we route to; the cap only stops a broken one from growing
+// memory without bound (as for HTTP/1 upstreams).
+constexpr uint32_t kMaxResponseHeadBytes = 256 * 1024;
+
+net::WatermarkLimits limits(const ProxyConfig& config) {
+  return {config.connection_buffer_bytes, config.connection_buffer_bytes / 4};
+}
+
+h2::SessionConfig session_config() {
+  h2::SessionConfig c;
+  c.max_header_list_size = kMaxResponseHeadBytes;
+  return c;
+}
+
+}  // namespace
+
+Http2ClientConnection::Http2ClientConnection(Http2ClientPool& pool, event::Worker& worker,
+                                             const ProxyConfig& config, const TcpMetrics& metrics,
+                                             const net::SocketAddress& endpoint)
+    : pool_(pool),
+      worker_(worker),
+      config_(config),
+      endpoint_(endpoint),
+      tcp_(std::make_unique<net::TcpConnection>(
+          worker, static_cast<net::TcpConnection::Handler&>(*this), limits(config))),
+      meter_(metrics, *tcp_),
+      deadline_(worker.loop(), [this] { on_deadline(); }) {}
+
+Http2ClientConnection::~Http2ClientConnection() = default;
+
+void Http2ClientConnection::connect() {
+  auto session = h2::ClientSession::create(*this, worker_.chunks(), session_config());
+  if (!session) {
+    connect_error_ = session.error();
+    deadline_.set(std::chrono::milliseconds(1));
+    return;
+  }
+  session_ = std::move(*session);
+  schedule_flush();  // the preface and SETTINGS, queued behind the connect
+  auto started = tcp_->connect(endpoint_);
+  if (!started) {
+    // Reported on the next loop turn: the first exchange is still inside open_stream().
+    connect_error_ = started.error();
+    deadline_.set(std::chrono::milliseconds(1));
+    return;
+  }
+  tcp_->read_start();
+  deadline_.set(config_.connect_timeout);
+}
+
+bool Http2ClientConnection::accepting() const {
+  return !draining_ && !closing_ && session_ != nullptr && session_->can_submit_request();
+}
+
+Result<h2::Stream*> Http2ClientConnection::open_stream(const http::RequestHead& head,
+                                                       bool end_stream, StreamObserver& observer) {
+  if (!accepting()) {
+    return lmesh::fail(ErrorCode::kClosed,
+                       "connection to " + endpoint_.to_string() + " is closing");
+  }
+  auto stream = session_->submit_request(head, end_stream);
+  if (!stream) return lmesh::fail(stream.error());
+  (*stream)->set_context(&observer);
+  update_idle();
+  schedule_flush();
+  return *stream;
+}
+
+void Http2ClientConnection::send_data(h2::Stream& stream, buffer::Slice data, bool end_stream) {
+  if (session_->send_data(stream, std::move(data), end_stream)) schedule_flush();
+}
+
+void Http2ClientConnection::send_trailers(h2::Stream& stream, const http::HeaderMap& trailers) {
+  if (session_->send_trailers(stream, trailers)) schedule_flush();
+}
+
+void Http2ClientConnection::consume(h2::StreamId id, size_t n) {
+  if (session_ == nullptr || closing_) return;
+  session_->consume(id, n);
+  schedule_flush();  // a WINDOW_UPDATE
+}
+
+void Http2ClientConnection::cancel(h2::Stream& stream) {
+  stream.set_context(nullptr);
+  if (closing_) return;
+  session_->consume(stream, stream.unconsumed_bytes());
+  session_->reset(stream, h2::Http2ErrorCode::kCancel);
+  schedule_flush();
+}
+
+void Http2ClientConnection::drain() {
+  if (draining_ || closing_) return;
+  draining_ = true;
+  pool_.retire(*this);
+  if (session_ == nullptr) return;
+  // Our GOAWAY tells the server no more streams come; the connection ends with its last one.
+  session_->graceful_shutdown();
+  update_idle();
+  schedule_flush();
+}
+
+void Http2ClientConnection::close() {
+  finish(net::CloseMode::kNoFlush);
+}
+
+void Http2ClientConnection::finish(net::CloseMode mode) {
+  if (closing_) return;
+  closing_ = true;
+  deadline_.clear();
+  pool_.retire(*this);
+  if (session_ != nullptr) session_->abandon();  // open streams fail with failure_
+  tcp_->close(mode);
+}
+
+void Http2ClientConnection::fail(ProxyError reason, const Error& cause) {
+  if (closing_) return;
+  failure_ = reason;
+  failure_cause_ = cause;
+  close();
+}
+
+// ---- the socket ----
+
+void Http2ClientConnection::on_connected() {
+  update_idle();
+  schedule_flush();
+}
+
+void Http2ClientConnection::on_read(buffer::Slice data) {
+  if (closing_) return;
+  if (!session_->feed(data)) tcp_->read_stop();  // the GOAWAY goes out at the batch end
+  schedule_flush();
+}
+
+void Http2ClientConnection::on_eof() {
+  fail(ProxyError::kUpstreamReset,
+       Error(ErrorCode::kClosed, "upstream " + endpoint_.to_string() + " closed the connection"));
+}
+
+void Http2ClientConnection::on_error(const Error& error) {
+  ProxyError reason = ProxyError::kUpstreamReset;
+  if (!tcp_->connected()) {
+    reason = error.code() == ErrorCode::kRefused ? ProxyError::kConnectRefused
+                                                 : ProxyError::kConnectFailed;
+  }
+  fail(reason, error);
+}
+
+void Http2ClientConnection::on_closed() {
+  pool_.closed(*this);
+}
+
+void Http2ClientConnection::schedule_flush() {
+  if (!closing_) worker_.at_batch_end(*this);
+}
+
+void Http2ClientConnection::on_batch_end() {
+  if (closing_ || session_ == nullptr) return;
+  if (tcp_->above_high_watermark()) return;  // on_low_watermark() brings us back
+  buffer::Buffer out(worker_.chunks());
+  session_->produce(out);
+  if (!out.empty()) tcp_->write(out);
+  // After a connection error, the GOAWAY with it is written; the streams end with the
+  // connection. Otherwise both sides are done (GOAWAY after the last stream).
+  if (session_->failed() || (!session_->want_read() && !session_->want_write())) {
+    finish(net::CloseMode::kFlush);
+  }
+}
+
+void Http2ClientConnection::update_idle() {
+  if (closing_ || !tcp_->connected()) return;
+  if (session_->stream_count() == 0) {
+    if (draining_) {
+      session_->terminate(h2::Http2ErrorCode::kNoError);
+      schedule_flush();
+      return;
+    }
+    deadline_.set(config_.pool_idle_timeout);
+  } else {
+    deadline_.clear();
+  }
+}
+
+void Http2ClientConnection::on_deadline() {
+  if (connect_error_) {
+    fail(ProxyError::kConnectFailed, *connect_error_);
+  } else if (!tcp_->connected()) {
+    fail(ProxyError::kConnectTimeout,
+         Error(ErrorCode::kTimeout, "upstream connect timeout (" + endpoint_.to_string() + ")"));
+  } else if (session_->stream_count() == 0) {
+    drain();  // idle for --pool-idle-timeout: GOAWAY, then close
+  }
+}
+
+// ---- the session ----
+
+void Http2ClientConnection::on_response_head(h2::Stream& stream, bool end_stream) {
+  if (StreamObserver* o = observer(stream)) o->on_upstream_head(stream.response(), end_stream);
+}
+
+void Http2ClientConnection::on_data(h2::Stream& stream, buffer::Slice data) {
+  if (StreamObserver* o = observer(stream)) {
+    o->on_upstream_data(std::move(data));
+  } else {
+    session_->consume(stream, data.size());
+  }
+}
+
+void Http2ClientConnection::on_trailers(h2::Stream& stream) {
+  if (StreamObserver* o = observer(stream)) o->on_upstream_trailers(stream.trailers());
+}
+
+void Http2ClientConnection::on_stream_end(h2::Stream& stream) {
+  StreamObserver* o = observer(stream);
+  stream.set_context(nullptr);
+  if (o != nullptr) o->on_upstream_end();
+}
+
+void Http2ClientConnection::on_stream_reset(h2::Stream& stream, h2::Http2ErrorCode code,
+                                            h2::ResetOrigin origin) {
+  StreamObserver* o = observer(stream);
+  stream.set_context(nullptr);
+  if (o == nullptr) return;
+  switch (origin) {
+    case h2::ResetOrigin::kPeer:
+      o->on_upstream_failed(ProxyError::kUpstreamReset,
+                            Error(ErrorCode::kClosed, "upstream reset the stream (" +
+                                                          std::string(to_string(code)) + ")"),
+                            /*refused=*/code == h2::Http2ErrorCode::kRefusedStream);
+      break;
+    case h2::ResetOrigin::kSession:
+      o->on_upstream_failed(ProxyError::kUpstreamMalformed,
+                            Error(ErrorCode::kProtocol, "malformed upstream response"), false);
+      break;
+    case h2::ResetOrigin::kRefused:
+      o->on_upstream_failed(ProxyError::kUpstreamReset,
+                            Error(ErrorCode::kClosed, "upstream " + endpoint_.to_string() +
+                                                          " is going away; stream not processed"),
+                            /*refused=*/true);
+      break;
+    case h2::ResetOrigin::kConnection:
+      o->on_upstream_failed(
+          failure_,
+          failure_cause_.value_or(Error(
+              ErrorCode::kClosed, "upstream connection to " + endpoint_.to_string() + " ended")),
+          false);
+      break;
+  }
+}
+
+void Http2ClientConnection::on_stream_closed(h2::Stream& stream) {
+  // Bytes delivered to an exchange that is gone still hold the connection window.
+  session_->consume(stream.id(), stream.unconsumed_bytes());
+  if (StreamObserver* o = observer(stream)) {
+    stream.set_context(nullptr);
+    o->on_upstream_failed(ProxyError::kUpstreamReset,
+                          Error(ErrorCode::kClosed, "upstream stream closed unfinished"), false);
+  }
+  update_idle();
+}
+
+void Http2ClientConnection::on_goaway(h2::StreamId, h2::Http2ErrorCode code, std::string_view) {
+  spdlog::debug("upstream {} sent GOAWAY ({}); new streams go to a new connection",
+                endpoint_.to_string(), to_string(code));
+  pool_.retire(*this);
+  update_idle();
+}
+
+void Http2ClientConnection::on_connection_error(const h2::ConnectionError& error) {
+  spdlog::debug("HTTP/2 connection to upstream {} failed: {}", endpoint_.to_string(), error.reason);
+  failure_ = ProxyError::kUpstreamMalformed;
+  failure_cause_ = error.to_error();
+  pool_.retire(*this);
+  schedule_flush();  // the GOAWAY, then close()
+}
+
+void Http2ClientConnection::on_data_sent(h2::Stream& stream) {
+  if (StreamObserver* o = observer(stream)) o->on_upstream_request_sent();
+}
+
+}  // namespace lmesh::proxy

@@ -1,0 +1,332 @@
+#include "proxy/http2/exchange.h"
+
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+
+#include "proxy/http2/server_connection.h"
+#include "proxy/proxy_worker.h"
+#include "proxy/routing.h"
+
+namespace lmesh::proxy {
+namespace h2 = http::h2;
+
+namespace {
+
+// gRPC status codes the proxy answers with (grpc/doc/statuscodes.md).
+constexpr uint32_t kGrpcUnavailable = 14;
+constexpr uint32_t kGrpcDeadlineExceeded = 4;
+
+bool is_grpc(const http::RequestHead& request) {
+  auto type = request.headers.get("content-type");
+  return type && type->starts_with("application/grpc");
+}
+
+std::optional<uint32_t> grpc_status(const http::HeaderMap& fields) {
+  auto value = fields.get("grpc-status");
+  if (!value) return std::nullopt;
+  uint32_t code = 0;
+  auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), code);
+  if (ec != std::errc() || end != value->data() + value->size()) return std::nullopt;
+  return code;
+}
+
+bool client_caused(ProxyError e) {
+  return e == ProxyError::kNoDestination || e == ProxyError::kUnsupported;
+}
+
+}  // namespace
+
+Http2Exchange::Http2Exchange(Http2ServerConnection& server, h2::Stream& downstream)
+    : server_(server),
+      downstream_(&downstream),
+      response_deadline_(server.proxy_worker().worker().loop(), [this] { on_response_timeout(); }),
+      early_body_(server.proxy_worker().worker().chunks()) {}
+
+Http2Exchange::~Http2Exchange() = default;
+
+h2::ServerSession& Http2Exchange::session() {
+  return server_.session();
+}
+
+// ---- the request ----
+
+void Http2Exchange::start(bool end_stream) {
+  request_ended_ = end_stream;
+  start_ns_ = uv_hrtime();
+  const http::RequestHead& req = downstream_->request();
+  grpc_ = is_grpc(req);
+
+  std::string fallback;
+  std::string_view authority;
+  if (auto named = request_authority(req)) {
+    authority = *named;
+  } else if (server_.target().destination) {
+    fallback = server_.target().destination->to_string();
+    authority = fallback;
+  }
+  route_ = server_.route(authority);
+  route_->requests->inc();
+
+  if (req.method == "CONNECT") {
+    respond_error(ProxyError::kUnsupported,
+                  Error(ErrorCode::kInvalidArgument, "CONNECT is not proxied"));
+    return;
+  }
+  auto upstream = request_upstream(server_.direction(), server_.target(), req);
+  if (!upstream) {
+    respond_error(ProxyError::kNoDestination, upstream.error());
+    return;
+  }
+  if (upstream->address) {
+    endpoint_ = *upstream->address;
+    open_upstream();
+    return;
+  }
+  auto started =
+      net::Resolution::start(server_.proxy_worker().worker().loop(), upstream->name,
+                             [this](Result<net::SocketAddress> r) { resolved(std::move(r)); });
+  if (!started) {
+    respond_error(ProxyError::kConnectFailed, started.error());
+    return;
+  }
+  resolution_ = std::move(*started);
+}
+
+void Http2Exchange::resolved(Result<net::SocketAddress> endpoint) {
+  resolution_.reset();
+  if (!endpoint) {
+    respond_error(ProxyError::kConnectFailed, endpoint.error());
+    return;
+  }
+  endpoint_ = *endpoint;
+  open_upstream();
+}
+
+void Http2Exchange::open_upstream() {
+  ++attempts_;
+  Http2ClientConnection& conn =
+      server_.proxy_worker().h2_pool(server_.direction()).connection(*endpoint_);
+  bool end = request_ended_ && early_body_.empty() && !request_trailers_;
+  auto stream = conn.open_stream(downstream_->request(), end, *this);
+  if (!stream) {
+    respond_error(ProxyError::kConnectFailed, stream.error());
+    return;
+  }
+  upstream_conn_ = &conn;
+  upstream_ = *stream;
+  while (!early_body_.empty()) {
+    buffer::Slice piece = early_body_.slice(0).share();
+    early_body_.drain(piece.size());
+    request_forwarded_ += piece.size();
+    upstream_conn_->send_data(*upstream_, std::move(piece), false);
+  }
+  if (request_ended_ && !end) end_request_upstream();
+  response_deadline_.set(server_.proxy_worker().config().upstream_timeout);
+}
+
+void Http2Exchange::end_request_upstream() {
+  if (request_trailers_) {
+    upstream_conn_->send_trailers(*upstream_, *request_trailers_);
+  } else {
+    upstream_conn_->send_data(*upstream_, buffer::Slice(), true);
+  }
+}
+
+void Http2Exchange::on_request_data(buffer::Slice data) {
+  if (upstream_ != nullptr) {
+    request_forwarded_ += data.size();
+    upstream_conn_->send_data(*upstream_, std::move(data), false);
+  } else if (!upstream_done_) {
+    // The upstream stream is not open yet: held, and not given back, so the client's stream
+    // window bounds what waits here.
+    early_body_.append(std::move(data));
+  } else {
+    session().consume(*downstream_, data.size());  // answered already: dropped
+  }
+}
+
+void Http2Exchange::on_request_trailers(const http::HeaderMap& trailers) {
+  request_trailers_ = trailers;
+}
+
+void Http2Exchange::on_request_end() {
+  request_ended_ = true;
+  if (upstream_ != nullptr) end_request_upstream();
+}
+
+void Http2Exchange::on_upstream_request_sent() {
+  if (downstream_ == nullptr || upstream_ == nullptr) return;
+  uint64_t sent = request_forwarded_ - upstream_->queued_bytes();
+  if (sent > request_returned_) {
+    session().consume(*downstream_, sent - request_returned_);
+    request_returned_ = sent;
+    server_.schedule_flush();
+  }
+}
+
+// ---- the response ----
+
+void Http2Exchange::on_upstream_head(http::ResponseHead& head, bool end_stream) {
+  if (downstream_ == nullptr) return;
+  if (head.informational()) {
+    // 1xx heads pass on (100 Continue above all); RFC 9113 §8.6 forbids 101 in HTTP/2, and
+    // the session would not deliver one.
+    if (session().submit_response(*downstream_, head, false)) server_.schedule_flush();
+    return;
+  }
+  response_deadline_.clear();
+  response_started_ = true;
+  status_ = head.status;
+  route_->latency_ms->observe(static_cast<double>(uv_hrtime() - start_ns_) / 1e6);
+  if (grpc_) head_grpc_status_ = grpc_status(head.headers);  // a trailers-only response
+  response_end_queued_ = end_stream;
+  if (session().submit_response(*downstream_, head, end_stream)) server_.schedule_flush();
+}
+
+void Http2Exchange::on_upstream_data(buffer::Slice data) {
+  if (downstream_ == nullptr || response_end_queued_) return;
+  response_forwarded_ += data.size();
+  if (session().send_data(*downstream_, std::move(data), false)) server_.schedule_flush();
+}
+
+void Http2Exchange::on_response_sent() {
+  if (downstream_ == nullptr || upstream_ == nullptr) return;
+  uint64_t sent = response_forwarded_ - downstream_->queued_bytes();
+  if (sent > response_returned_) {
+    upstream_conn_->consume(upstream_->id(), sent - response_returned_);
+    response_returned_ = sent;
+  }
+}
+
+void Http2Exchange::on_upstream_trailers(http::HeaderMap& trailers) {
+  if (grpc_) trailer_grpc_status_ = grpc_status(trailers);
+  if (downstream_ == nullptr || response_end_queued_) return;
+  response_end_queued_ = true;
+  if (session().send_trailers(*downstream_, trailers)) server_.schedule_flush();
+}
+
+void Http2Exchange::on_upstream_end() {
+  // The upstream stream is over for us; its connection gives back whatever window the
+  // response still holds when the stream closes.
+  Http2ClientConnection* conn = std::exchange(upstream_conn_, nullptr);
+  h2::Stream* stream = std::exchange(upstream_, nullptr);
+  upstream_done_ = true;
+  if (!request_ended_) {
+    // A complete response before the whole request (RFC 9113 §8.1): stop the upload.
+    conn->cancel(*stream);
+  }
+  if (downstream_ != nullptr && !response_end_queued_) {
+    response_end_queued_ = true;
+    if (session().send_data(*downstream_, buffer::Slice(), true)) server_.schedule_flush();
+  }
+  std::optional<uint32_t> grpc = trailer_grpc_status_ ? trailer_grpc_status_ : head_grpc_status_;
+  count_response(status_, grpc, status_ >= 500 || (grpc && *grpc != 0));
+}
+
+void Http2Exchange::on_upstream_failed(ProxyError reason, const Error& cause, bool refused) {
+  upstream_conn_ = nullptr;
+  upstream_ = nullptr;
+  response_deadline_.clear();
+  // Refused streams were never processed (GOAWAY, REFUSED_STREAM): send the request again, on
+  // a fresh connection, when no body byte has gone yet.
+  if (refused && downstream_ != nullptr && !response_started_ && request_forwarded_ == 0 &&
+      attempts_ < 2) {
+    spdlog::debug("{} request to {} refused by the upstream ({}); retrying once",
+                  to_string(server_.direction()), endpoint_->to_string(), cause.describe());
+    open_upstream();
+    return;
+  }
+  respond_error(reason, cause);
+}
+
+void Http2Exchange::on_response_timeout() {
+  respond_error(
+      ProxyError::kUpstreamTimeout,
+      Error(ErrorCode::kTimeout, "no response head from " + endpoint_->to_string() + " in time"));
+}
+
+// ---- errors: the one place a failure becomes a response or a reset ----
+
+void Http2Exchange::respond_error(ProxyError reason, const Error& cause) {
+  upstream_done_ = true;
+  detach_upstream();
+  ProxyWorker& worker = server_.proxy_worker();
+  worker.metrics().count_error(server_.direction(), reason);
+  uint64_t suppressed = 0;
+  if (worker.log_limiter().allow(reason, uv_now(worker.worker().loop()), &suppressed)) {
+    spdlog::log(client_caused(reason) ? spdlog::level::info : spdlog::level::warn,
+                "{} {} from {} (HTTP/2): {}{}", to_string(server_.direction()), info(reason).header,
+                server_.peer().to_string(), cause.describe(),
+                suppressed > 0 ? fmt::format(" ({} similar suppressed)", suppressed) : "");
+  }
+  if (downstream_ == nullptr) return;
+  if (response_started_) {
+    // Part of the response is out: only a reset tells the client the rest is missing.
+    session().reset(*downstream_, h2::Http2ErrorCode::kInternalError);
+    server_.schedule_flush();
+    count_response(status_, std::nullopt, true);
+    return;
+  }
+  const ProxyErrorInfo& i = info(reason);
+  http::ResponseHead head;
+  std::optional<uint32_t> grpc;
+  head.headers.add("lmesh-proxy-error", i.header);
+  if (grpc_) {
+    // gRPC clients read errors from grpc-status, not from the HTTP status (trailers-only form).
+    grpc = reason == ProxyError::kUpstreamTimeout || reason == ProxyError::kConnectTimeout
+               ? kGrpcDeadlineExceeded
+               : kGrpcUnavailable;
+    head.status = 200;
+    head.headers.add("content-type", "application/grpc");
+    head.headers.add("grpc-status", std::to_string(*grpc));
+    head.headers.add("grpc-message", i.header);
+  } else {
+    head.status = i.status;
+    head.headers.add("content-type", "text/plain");
+    head.headers.add("content-length", std::to_string(i.header.size() + 1));
+  }
+  response_started_ = true;
+  response_end_queued_ = true;
+  status_ = head.status;
+  if (session().submit_response(*downstream_, head, grpc_) && !grpc_) {
+    buffer::Buffer body(worker.worker().chunks());
+    body.append(i.header);
+    body.append("\n");
+    (void)session().send_data(*downstream_, std::move(body), true);
+  }
+  // The client may still be sending: once the answer is out, ask it to stop (RFC 9113 §8.1).
+  if (!request_ended_) session().reset(*downstream_, h2::Http2ErrorCode::kNoError);
+  server_.schedule_flush();
+  count_response(head.status, grpc, true);
+}
+
+void Http2Exchange::count_response(uint16_t status, std::optional<uint32_t> grpc_status,
+                                   bool failure) {
+  if (response_counted_) return;
+  response_counted_ = true;
+  server_.proxy_worker().metrics().response(*route_, status, grpc_status, failure).inc();
+}
+
+// ---- ends ----
+
+void Http2Exchange::detach_upstream() {
+  resolution_.reset();
+  response_deadline_.clear();
+  if (upstream_ != nullptr) std::exchange(upstream_conn_, nullptr)->cancel(*upstream_);
+  upstream_ = nullptr;
+  upstream_conn_ = nullptr;
+}
+
+void Http2Exchange::on_downstream_reset(h2::Http2ErrorCode) {
+  upstream_done_ = true;
+  detach_upstream();
+}
+
+void Http2Exchange::downstream_closed() {
+  downstream_ = nullptr;
+  upstream_done_ = true;
+  detach_upstream();
+}
+
+}  // namespace lmesh::proxy
