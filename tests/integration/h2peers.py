@@ -29,6 +29,7 @@ class Reply:
     trailers: tuple = ()
     echo: bool = False  # the body is the request's body
     reset: bool = False  # RST_STREAM(INTERNAL_ERROR) after the head and body
+    delay: float = 0.0  # seconds between the request's end and the answer
 
 
 @dataclass
@@ -58,18 +59,26 @@ class H2Upstream(TcpServer):
         outgoing = {}  # stream id -> [bytes left, trailers, reset]
         served_here = 0
         goaway_sent = False
+        delayed = []  # (due, stream id, request) of answers that wait
+        sock.settimeout(0.02)
         while True:
             try:
                 data = sock.recv(65536)
+            except socket.timeout:
+                data = None
             except OSError:
                 return
-            if not data:
+            if data == b"":
                 return
             try:
-                events = conn.receive_data(data)
+                events = conn.receive_data(data) if data else []
             except h2.exceptions.ProtocolError:
                 sock.sendall(conn.data_to_send())
                 return
+            now = time.monotonic()
+            for due, sid, req in [d for d in delayed if d[0] <= now]:
+                delayed.remove((due, sid, req))
+                self._answer(conn, sid, req, outgoing)
             for ev in events:
                 if isinstance(ev, h2.events.RequestReceived):
                     open_requests[ev.stream_id] = Request(dict(ev.headers))
@@ -86,17 +95,16 @@ class H2Upstream(TcpServer):
                         self.streams_served += 1
                     served_here += 1
                     reply = self._reply_for(req.headers.get(":path", "/"))
-                    body = bytes(req.body) if reply.echo else reply.body
-                    end_now = not body and not reply.trailers and not reply.reset
-                    conn.send_headers(ev.stream_id, [(":status", str(reply.status)), *reply.headers],
-                                      end_stream=end_now)
-                    if not end_now:
-                        outgoing[ev.stream_id] = [body, reply.trailers, reply.reset]
+                    if reply.delay:
+                        delayed.append((time.monotonic() + reply.delay, ev.stream_id, req))
+                    else:
+                        self._answer(conn, ev.stream_id, req, outgoing)
                 elif isinstance(ev, h2.events.StreamReset):
                     with self._lock:
                         self.resets.append(ev.stream_id)
                     open_requests.pop(ev.stream_id, None)
                     outgoing.pop(ev.stream_id, None)
+                    delayed = [d for d in delayed if d[1] != ev.stream_id]
             self._pump(conn, outgoing)
             if (self.goaway_after and not goaway_sent and served_here >= self.goaway_after):
                 conn.close_connection(last_stream_id=conn.highest_inbound_stream_id)
@@ -104,8 +112,16 @@ class H2Upstream(TcpServer):
             out = conn.data_to_send()
             if out:
                 sock.sendall(out)
-            if goaway_sent and not outgoing and not open_requests:
+            if goaway_sent and not outgoing and not open_requests and not delayed:
                 return
+
+    def _answer(self, conn, sid, req, outgoing):
+        reply = self._reply_for(req.headers.get(":path", "/"))
+        body = bytes(req.body) if reply.echo else reply.body
+        end_now = not body and not reply.trailers and not reply.reset
+        conn.send_headers(sid, [(":status", str(reply.status)), *reply.headers], end_stream=end_now)
+        if not end_now:
+            outgoing[sid] = [body, reply.trailers, reply.reset]
 
     @staticmethod
     def _pump(conn, outgoing):

@@ -2,6 +2,7 @@
 h2) against an h2 upstream, streams relayed with their bodies, trailers and resets, errors
 answered the HTTP/2 (and gRPC) way, abuse turned away."""
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -27,6 +28,7 @@ def h2_upstream(serve):
         "/grpc-fail": Reply(200, b"", headers=GRPC_OK,
                             trailers=(("grpc-status", "7"), ("grpc-message", "denied"))),
         "/reset": Reply(200, b"partial", reset=True),
+        "/slow": Reply(200, b"slow but sure", delay=0.7),
     })
 
 
@@ -305,3 +307,21 @@ def test_nghttp_client_with_many_concurrent_streams(h2_proxy):
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     h2_proxy.wait_metric("response_total", 50, direction="outbound", status_code="200")
+
+
+def test_sigterm_lets_every_stream_in_flight_finish(h2_proxy, h2_upstream):
+    # 40 streams are at the upstream when SIGTERM comes: the client hears GOAWAY, every one of
+    # them still completes, and the proxy exits cleanly once they have. (h2load as the client:
+    # python-h2 stops taking frames once it hears a GOAWAY, curl 7.88 fumbles -Z with h2c.)
+    url = f"http://{hostport(h2_proxy.outbound)}/slow"
+    client = subprocess.Popen(["h2load", "-n", "40", "-c", "1", "-m", "40", url],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_until(lambda: len(h2_upstream.requests) == 40, message="requests at the upstream")
+        h2_proxy.signal(signal.SIGTERM)
+        out, err = client.communicate(timeout=20)
+    finally:
+        client.kill()
+    assert "40 succeeded, 0 failed, 0 errored" in out.decode(), out.decode() + err.decode()
+    assert "status codes: 40 2xx" in out.decode()
+    assert h2_proxy.wait(10) == 0

@@ -103,11 +103,9 @@ void Http2ClientConnection::drain() {
   if (draining_ || closing_) return;
   draining_ = true;
   pool_.retire(*this);
-  if (session_ == nullptr) return;
-  // Our GOAWAY tells the server no more streams come; the connection ends with its last one.
-  session_->graceful_shutdown();
+  // No GOAWAY while streams are open: nothing new starts here anyway, and some servers stop
+  // answering open streams once they hear one (python-h2 does). It goes with the last stream.
   update_idle();
-  schedule_flush();
 }
 
 void Http2ClientConnection::close() {
