@@ -66,6 +66,20 @@ Result<void> set_ports(std::vector<uint16_t>& out, std::string_view v) {
   return {};
 }
 
+Result<void> set_addresses(std::vector<net::SocketAddress>& out, std::string_view v) {
+  std::vector<net::SocketAddress> addresses;
+  while (!v.empty()) {
+    auto comma = v.find(',');
+    std::string_view item = v.substr(0, comma);
+    v = comma == std::string_view::npos ? std::string_view() : v.substr(comma + 1);
+    std::optional<net::SocketAddress> a;
+    if (auto ok = set_optional_address(a, item); !ok) return ok;
+    addresses.push_back(*a);
+  }
+  out = std::move(addresses);
+  return {};
+}
+
 const std::vector<Setting>& settings() {
   static const std::vector<Setting> kSettings = {
       {"outbound-listen", "ADDR", "outbound listener (default 127.0.0.1:4140)",
@@ -85,6 +99,9 @@ const std::vector<Setting>& settings() {
        [](ProxyConfig& c, std::string_view v) {
          return set_optional_address(c.inbound_forward, v);
        }},
+      {"meshed-endpoints", "LIST",
+       "endpoints (HOST:PORT,...) behind another lmesh proxy: HTTP/1 to them goes as HTTP/2",
+       [](ProxyConfig& c, std::string_view v) { return set_addresses(c.meshed_endpoints, v); }},
       {"detect-timeout", "DURATION", "wait for first bytes before relaying opaquely (10s)",
        [](ProxyConfig& c, std::string_view v) { return set_duration(c.detect_timeout, v); }},
       {"opaque-ports", "LIST", "ports relayed without detection (25,587,3306,4444,5432,...)",
@@ -153,6 +170,11 @@ ProxyConfig defaults() {
 
 bool ProxyConfig::is_opaque_port(uint16_t port) const {
   return std::binary_search(opaque_ports.begin(), opaque_ports.end(), port);
+}
+
+bool ProxyConfig::is_meshed(const net::SocketAddress& endpoint) const {
+  return std::find(meshed_endpoints.begin(), meshed_endpoints.end(), endpoint) !=
+         meshed_endpoints.end();
 }
 
 Result<ParsedArgs> parse_args(const std::vector<std::string>& args, GetEnvFn getenv_fn) {

@@ -32,6 +32,10 @@ struct ProxyConfig {
   // Every inbound connection goes here; unset means 127.0.0.1:<original destination port>.
   std::optional<net::SocketAddress> inbound_forward;
 
+  // Endpoints served by another lmesh proxy (until the destination service says so per
+  // endpoint): HTTP/1 requests to them travel as HTTP/2 with lmesh-orig-proto, multiplexed.
+  std::vector<net::SocketAddress> meshed_endpoints;
+
   // How long protocol detection waits for the client's first bytes before relaying opaquely
   // (server-speaks-first protocols such as SMTP or MySQL send nothing first).
   milliseconds detect_timeout{10'000};
@@ -62,6 +66,7 @@ struct ProxyConfig {
   log::Format log_format = log::Format::kText;
 
   bool is_opaque_port(uint16_t port) const;
+  bool is_meshed(const net::SocketAddress& endpoint) const;
 };
 
 // Parsed flags, or the request to print help, or an error naming the bad setting.

@@ -141,6 +141,12 @@ std::optional<std::string_view> HeaderMap::get(FieldName name) const {
   return std::nullopt;
 }
 
+void HeaderMap::remove(std::string_view name) {
+  std::erase_if(entries_, [&](const Entry& e) {
+    return iequals(std::string_view(arena_).substr(e.name_offset, e.name_length), name);
+  });
+}
+
 std::optional<std::string_view> HeaderMap::get(std::string_view name) const {
   FieldName kind = classify_field_name(name);
   if (kind != FieldName::kOther) return get(kind);

@@ -77,6 +77,8 @@ class HeaderMap {
   // Bytes of names and values, the measure for header size limits.
   size_t byte_size() const { return arena_.size(); }
 
+  // Drops every field named `name` (e.g. a marker header one hop adds for the next).
+  void remove(std::string_view name);
   void clear();
 
   template <class Fn>

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/http/h1/encoder.h"
+#include "proxy/http2/upstream_stream.h"
 #include "proxy/opaque/tcp_relay.h"
 #include "proxy/proxy_worker.h"
 
@@ -90,8 +91,8 @@ void Http1ServerConnection::update_reading() {
   if (state_ == State::kClosing || downstream_eof_) return;
   // Read while nothing waits unparsed, except that a request body is not read faster than the
   // upstream takes it, nor while the upstream is still being found.
-  bool body_blocked =
-      state_ == State::kExchange && !request_done_ && (upstream_paused_us_ || upstream_ == nullptr);
+  bool body_blocked = state_ == State::kExchange && !request_done_ &&
+                      (upstream_paused_us_ || (upstream_ == nullptr && mesh_ == nullptr));
   if (pending_.empty() && !body_blocked) {
     downstream_.tcp->read_start();
   } else {
@@ -196,10 +197,45 @@ void Http1ServerConnection::encode_request_head() {
 
 void Http1ServerConnection::connect_upstream() {
   const http::RequestHead& req = parser_.request();
+  // Upgrades (WebSocket) need the HTTP/1.1 connection itself: they go direct.
+  if (!req.upgrade && worker_.config().is_meshed(*endpoint_)) {
+    open_mesh_stream();
+    return;
+  }
   upstream_ = &worker_.pool(direction_).acquire(*endpoint_, *this, req.method == "HEAD");
   upstream_reused_ = upstream_->reused();
   ++attempts_;
   if (request_done_) upstream_->request_complete();
+}
+
+void Http1ServerConnection::open_mesh_stream() {
+  const http::RequestHead& req = parser_.request();
+  ++attempts_;
+  to_upstream_.clear();  // the HTTP/1.1 encoding is not needed
+  http::RequestHead head;
+  head.method = req.method;
+  head.target = origin_form(req.target);
+  head.authority = std::string(request_authority(req).value_or(endpoint_->to_string()));
+  head.scheme = "http";
+  head.headers = req.headers;  // connection-specific fields are dropped on the way out
+  head.headers.add("lmesh-orig-proto", "HTTP/1.1");
+  bool no_body = req.framing == http::BodyFraming::kNone;
+  auto stream =
+      Http2UpstreamStream::open(worker_.h2_pool(direction_), *endpoint_, head, no_body, *this);
+  if (!stream) {
+    respond_error(ProxyError::kConnectFailed, stream.error());
+    return;
+  }
+  mesh_ = std::move(*stream);
+  mesh_unconsumed_ = 0;
+  mesh_trailers_.clear();
+  if (request_done_ && !no_body) mesh_->send_data(buffer::Slice(), true);
+  deadline_.set(worker_.config().upstream_timeout);  // the response head's deadline
+}
+
+void Http1ServerConnection::retire_mesh_stream() {
+  // Its callbacks may be on the stack: freed on a later loop turn.
+  if (mesh_ != nullptr) worker_.worker().defer_delete(std::move(mesh_));
 }
 
 void Http1ServerConnection::flush_request() {
@@ -207,6 +243,14 @@ void Http1ServerConnection::flush_request() {
 }
 
 void Http1ServerConnection::on_body(buffer::Slice data) {
+  if (mesh_ != nullptr) {
+    mesh_->send_data(std::move(data), false);
+    // The stream's queue is the upstream's write queue: above the cap, stop reading the client.
+    if (mesh_->queued_bytes() > worker_.config().connection_buffer_bytes) {
+      upstream_paused_us_ = true;
+    }
+    return;
+  }
   if (parser_.request().framing == http::BodyFraming::kChunked) {
     h1::append_chunk(to_upstream_, std::move(data));
   } else {
@@ -216,6 +260,14 @@ void Http1ServerConnection::on_body(buffer::Slice data) {
 
 void Http1ServerConnection::on_message_complete() {
   request_done_ = true;
+  if (mesh_ != nullptr) {
+    if (!parser_.trailers().empty()) {
+      mesh_->send_trailers(parser_.trailers());
+    } else if (parser_.request().framing != http::BodyFraming::kNone) {
+      mesh_->send_data(buffer::Slice(), true);
+    }
+    return;
+  }
   if (parser_.request().framing == http::BodyFraming::kChunked) {
     h1::append_last_chunk(to_upstream_, parser_.trailers());
   }
@@ -266,6 +318,10 @@ void Http1ServerConnection::on_upstream_head(http::ResponseHead& head) {
   h1::append_status_line(out_, head.status,
                          head.reason.empty() ? h1::reason_phrase(head.status) : head.reason);
   h1::append_end_to_end_fields(out_, head.headers);
+  // An HTTP/2 response without a body may carry no length; HTTP/1.1 must state it.
+  if (framing_ == Framing::kLength && !head.headers.has(http::FieldName::kContentLength)) {
+    h1::append_content_length(out_, head.content_length);
+  }
   if (framing_ == Framing::kChunked) h1::append_field(out_, "Transfer-Encoding", "chunked");
   if (!keep_alive) {
     h1::append_field(out_, "Connection", "close");
@@ -293,13 +349,67 @@ void Http1ServerConnection::flush_response() {
 }
 
 void Http1ServerConnection::on_upstream_complete(const http::HeaderMap& trailers) {
+  UpstreamConnection* up = std::exchange(upstream_, nullptr);
+  worker_.pool(direction_).release(*up);
+  complete_response(trailers);
+}
+
+void Http1ServerConnection::complete_response(const http::HeaderMap& trailers) {
   if (framing_ == Framing::kChunked) h1::append_last_chunk(out_, trailers);
   flush_response();
   count_response(status_, status_ >= 500);
-  UpstreamConnection* up = upstream_;
-  upstream_ = nullptr;
-  worker_.pool(direction_).release(*up);
   finish_exchange();
+}
+
+// ---- responses over the mesh hop ----
+
+void Http1ServerConnection::on_upstream_head(http::ResponseHead& head, bool) {
+  if (!head.informational()) deadline_.clear();
+  on_upstream_head(head);
+  flush_response();
+}
+
+void Http1ServerConnection::on_upstream_data(buffer::Slice data) {
+  size_t n = data.size();
+  on_upstream_body(std::move(data));
+  flush_response();
+  // Window goes back to the upstream only as fast as the client reads.
+  if (downstream_.tcp->above_high_watermark()) {
+    mesh_unconsumed_ += n;
+  } else if (mesh_ != nullptr) {
+    mesh_->consume(n);
+  }
+}
+
+void Http1ServerConnection::on_upstream_trailers(http::HeaderMap& trailers) {
+  mesh_trailers_ = std::move(trailers);
+}
+
+void Http1ServerConnection::on_upstream_end() {
+  retire_mesh_stream();
+  complete_response(mesh_trailers_);
+}
+
+void Http1ServerConnection::on_upstream_request_sent() {
+  if (mesh_ == nullptr || !upstream_paused_us_) return;
+  if (mesh_->queued_bytes() <= worker_.config().connection_buffer_bytes / 4) {
+    upstream_paused_us_ = false;
+    update_reading();
+  }
+}
+
+void Http1ServerConnection::on_upstream_failed(ProxyError reason, const Error& cause,
+                                               bool retryable) {
+  retire_mesh_stream();
+  const http::RequestHead& req = parser_.request();
+  if (retryable && !response_started_ && request_done_ && req.framing == http::BodyFraming::kNone &&
+      attempts_ < 2) {
+    spdlog::debug("{} request to {} not processed by the peer proxy ({}); retrying once",
+                  to_string(direction_), endpoint_->to_string(), cause.describe());
+    open_mesh_stream();
+    return;
+  }
+  respond_error(reason, cause);
 }
 
 void Http1ServerConnection::on_upstream_upgrade(buffer::Slice leftover) {
@@ -364,6 +474,7 @@ void Http1ServerConnection::on_high_watermark() {
 
 void Http1ServerConnection::on_low_watermark() {
   if (upstream_ != nullptr) upstream_->tcp().read_start();
+  if (mesh_ != nullptr && mesh_unconsumed_ > 0) mesh_->consume(std::exchange(mesh_unconsumed_, 0));
 }
 
 void Http1ServerConnection::finish_exchange() {
@@ -401,6 +512,8 @@ void Http1ServerConnection::respond_error(ProxyError reason, const Error& cause)
   worker_.metrics().count_error(direction_, reason);
   log_error(reason, cause);
   if (upstream_ != nullptr) std::exchange(upstream_, nullptr)->detach();
+  if (mesh_ != nullptr) mesh_->cancel();
+  retire_mesh_stream();
   resolution_.reset();
   if (response_started_) {
     // The client already has part of a response: only a reset tells it the rest is missing.
@@ -445,7 +558,11 @@ void Http1ServerConnection::count_response(uint16_t status, bool failure) {
 // ---- connection lifecycle ----
 
 void Http1ServerConnection::on_deadline() {
-  if (state_ == State::kHead) {
+  if (state_ == State::kExchange && mesh_ != nullptr && !response_started_) {
+    respond_error(
+        ProxyError::kUpstreamTimeout,
+        Error(ErrorCode::kTimeout, "no response head from " + endpoint_->to_string() + " in time"));
+  } else if (state_ == State::kHead) {
     respond_error(ProxyError::kHeaderTimeout,
                   Error(ErrorCode::kTimeout, "request head not complete in time"));
   } else if (state_ == State::kIdle) {
@@ -475,6 +592,8 @@ void Http1ServerConnection::close(net::CloseMode mode) {
   deadline_.clear();
   resolution_.reset();
   if (upstream_ != nullptr) std::exchange(upstream_, nullptr)->detach();
+  if (mesh_ != nullptr) mesh_->cancel();
+  retire_mesh_stream();
   downstream_.tcp->close(mode);
 }
 

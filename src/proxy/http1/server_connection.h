@@ -1,7 +1,10 @@
 // The downstream side of HTTP/1.x: one client connection, one request at a time.
 //
 // Requests are parsed with llhttp and forwarded to an upstream connection from the worker's
-// pool; responses come back through the UpstreamConnection::Observer callbacks. Pipelined
+// pool; responses come back through the UpstreamConnection::Observer callbacks. To a meshed
+// endpoint (another lmesh proxy) the request goes instead as a stream of the shared HTTP/2
+// connection (UpstreamStream), marked lmesh-orig-proto: HTTP/1.1 so that the proxy there
+// turns it back into HTTP/1.1; its response comes back through UpstreamStream::Observer. Pipelined
 // requests wait, unparsed, until the exchange before them has finished, so responses leave in
 // order and memory stays bounded. Heads are rebuilt (hop-by-hop fields dropped, framing chosen
 // per connection); bodies pass through as Slices. Errors the proxy answers itself are built in
@@ -23,13 +26,15 @@
 #include "proxy/proxy_metrics.h"
 #include "proxy/routing.h"
 #include "proxy/tcp_meter.h"
+#include "proxy/upstream_stream.h"
 
 namespace lmesh::proxy {
 
 class Http1ServerConnection final : public ProxyConnection,
                                     private net::TcpConnection::Handler,
                                     private http::h1::Parser::Handler,
-                                    private UpstreamConnection::Observer {
+                                    private UpstreamConnection::Observer,
+                                    private UpstreamStream::Observer {
  public:
   Http1ServerConnection(ProxyWorker& worker, Direction direction, MeteredSocket downstream,
                         const ConnectionTarget& target);
@@ -71,12 +76,23 @@ class Http1ServerConnection final : public ProxyConnection,
   void on_upstream_failed(ProxyError reason, const Error& cause) override;
   void on_upstream_backed_up() override;
   void on_upstream_drained() override;
+  // UpstreamStream::Observer: the mesh hop, an HTTP/2 stream to another proxy
+  void on_upstream_head(http::ResponseHead& head, bool end_stream) override;
+  void on_upstream_data(buffer::Slice data) override;
+  void on_upstream_trailers(http::HeaderMap& trailers) override;
+  void on_upstream_end() override;
+  void on_upstream_request_sent() override;
+  void on_upstream_failed(ProxyError reason, const Error& cause, bool retryable) override;
 
   void process_input();
   bool parsing_allowed() const;
   void update_reading();
   void resolved(Result<net::SocketAddress> endpoint);
   void connect_upstream();
+  // The endpoint is another proxy: the request goes as HTTP/2 (lmesh-orig-proto: HTTP/1.1).
+  void open_mesh_stream();
+  void retire_mesh_stream();
+  void complete_response(const http::HeaderMap& trailers);
   void encode_request_head();
   void flush_request();
   void flush_response();
@@ -106,6 +122,9 @@ class Http1ServerConnection final : public ProxyConnection,
   std::optional<net::SocketAddress> endpoint_;
   std::unique_ptr<net::Resolution> resolution_;
   UpstreamConnection* upstream_ = nullptr;
+  std::unique_ptr<UpstreamStream> mesh_;  // instead of upstream_, to a meshed endpoint
+  http::HeaderMap mesh_trailers_;
+  size_t mesh_unconsumed_ = 0;  // response bytes held back while the client reads slowly
   bool upstream_reused_ = false;
   int attempts_ = 0;
   bool request_counted_ = false;  // request_total has this request (its head was parsed)

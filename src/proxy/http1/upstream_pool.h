@@ -22,6 +22,9 @@ class UpstreamPool {
   UpstreamPool(const UpstreamPool&) = delete;
   UpstreamPool& operator=(const UpstreamPool&) = delete;
 
+  event::Worker& worker() { return worker_; }
+  const ProxyConfig& config() const { return config_; }
+
   // An idle connection to `endpoint`, or a new one (connecting) when none waits.
   UpstreamConnection& acquire(const net::SocketAddress& endpoint,
                               UpstreamConnection::Observer& observer, bool head_request);

@@ -21,6 +21,7 @@
 #include "proxy/config.h"
 #include "proxy/proxy_metrics.h"
 #include "proxy/tcp_meter.h"
+#include "proxy/upstream_stream.h"
 
 namespace lmesh::proxy {
 
@@ -31,24 +32,8 @@ class Http2ClientConnection final : public event::DeferredDeletable,
                                     private http::h2::Session::Handler,
                                     private event::BatchEndTask {
  public:
-  // What one upstream stream tells its exchange, in protocol order. After on_upstream_end or
-  // on_upstream_failed the stream is gone for the observer: it hears nothing more.
-  class StreamObserver {
-   public:
-    virtual ~StreamObserver() = default;
-    // A response head: informational (1xx) ones, then the final one.
-    virtual void on_upstream_head(http::ResponseHead& head, bool end_stream) = 0;
-    // Body bytes; give them back with consume() once passed on.
-    virtual void on_upstream_data(buffer::Slice data) = 0;
-    virtual void on_upstream_trailers(http::HeaderMap& trailers) = 0;
-    // The response is complete.
-    virtual void on_upstream_end() = 0;
-    // Request body bytes left the stream's queue: the exchange may take more from downstream.
-    virtual void on_upstream_request_sent() = 0;
-    // The stream ended unfinished. `refused`: the server never processed it (RFC 9113 §8.7),
-    // so the request may be sent again on another connection.
-    virtual void on_upstream_failed(ProxyError reason, const Error& cause, bool refused) = 0;
-  };
+  // Each stream reports to the observer it was opened with (Http2UpstreamStream).
+  using StreamObserver = UpstreamStream::Observer;
 
   Http2ClientConnection(Http2ClientPool& pool, event::Worker& worker, const ProxyConfig& config,
                         const TcpMetrics& metrics, const net::SocketAddress& endpoint);

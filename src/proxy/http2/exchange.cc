@@ -4,7 +4,9 @@
 
 #include <charconv>
 
+#include "proxy/http1/upstream_stream.h"
 #include "proxy/http2/server_connection.h"
+#include "proxy/http2/upstream_stream.h"
 #include "proxy/proxy_worker.h"
 #include "proxy/routing.h"
 
@@ -16,6 +18,8 @@ namespace {
 // gRPC status codes the proxy answers with (grpc/doc/statuscodes.md).
 constexpr uint32_t kGrpcUnavailable = 14;
 constexpr uint32_t kGrpcDeadlineExceeded = 4;
+// Set by an outbound proxy on an HTTP/1.1 request it carries over HTTP/2 to another proxy.
+constexpr std::string_view kOrigProto = "lmesh-orig-proto";
 
 bool is_grpc(const http::RequestHead& request) {
   auto type = request.headers.get("content-type");
@@ -54,8 +58,13 @@ h2::ServerSession& Http2Exchange::session() {
 void Http2Exchange::start(bool end_stream) {
   request_ended_ = end_stream;
   start_ns_ = uv_hrtime();
-  const http::RequestHead& req = downstream_->request();
+  http::RequestHead& req = downstream_->request();
   grpc_ = is_grpc(req);
+  // From another proxy's outbound side, an HTTP/1.1 request goes back to HTTP/1.1 here.
+  if (server_.direction() == Direction::kInbound && req.headers.get(kOrigProto) == "HTTP/1.1") {
+    to_http1_ = true;
+    req.headers.remove(kOrigProto);
+  }
 
   std::string fallback;
   std::string_view authority;
@@ -105,38 +114,49 @@ void Http2Exchange::resolved(Result<net::SocketAddress> endpoint) {
 
 void Http2Exchange::open_upstream() {
   ++attempts_;
-  Http2ClientConnection& conn =
-      server_.proxy_worker().h2_pool(server_.direction()).connection(*endpoint_);
+  ProxyWorker& worker = server_.proxy_worker();
+  const http::RequestHead& req = downstream_->request();
   bool end = request_ended_ && early_body_.empty() && !request_trailers_;
-  auto stream = conn.open_stream(downstream_->request(), end, *this);
-  if (!stream) {
-    respond_error(ProxyError::kConnectFailed, stream.error());
-    return;
+  if (to_http1_) {
+    upstream_ =
+        Http1UpstreamStream::open(worker.pool(server_.direction()), *endpoint_, req, end, *this);
+  } else {
+    auto opened =
+        Http2UpstreamStream::open(worker.h2_pool(server_.direction()), *endpoint_, req, end, *this);
+    if (!opened) {
+      respond_error(ProxyError::kConnectFailed, opened.error());
+      return;
+    }
+    upstream_ = std::move(*opened);
   }
-  upstream_conn_ = &conn;
-  upstream_ = *stream;
   while (!early_body_.empty()) {
     buffer::Slice piece = early_body_.slice(0).share();
     early_body_.drain(piece.size());
     request_forwarded_ += piece.size();
-    upstream_conn_->send_data(*upstream_, std::move(piece), false);
+    upstream_->send_data(std::move(piece), false);
   }
   if (request_ended_ && !end) end_request_upstream();
-  response_deadline_.set(server_.proxy_worker().config().upstream_timeout);
+  response_deadline_.set(worker.config().upstream_timeout);
 }
 
 void Http2Exchange::end_request_upstream() {
   if (request_trailers_) {
-    upstream_conn_->send_trailers(*upstream_, *request_trailers_);
+    upstream_->send_trailers(*request_trailers_);
   } else {
-    upstream_conn_->send_data(*upstream_, buffer::Slice(), true);
+    upstream_->send_data(buffer::Slice(), true);
   }
+}
+
+void Http2Exchange::retire_upstream() {
+  // The stream may be on the stack (this runs from its callbacks): freed on a later turn.
+  if (upstream_ != nullptr) server_.proxy_worker().worker().defer_delete(std::move(upstream_));
 }
 
 void Http2Exchange::on_request_data(buffer::Slice data) {
   if (upstream_ != nullptr) {
     request_forwarded_ += data.size();
-    upstream_conn_->send_data(*upstream_, std::move(data), false);
+    upstream_->send_data(std::move(data), false);
+    on_upstream_request_sent();  // an upstream that took the bytes at once frees the window now
   } else if (!upstream_done_) {
     // The upstream stream is not open yet: held, and not given back, so the client's stream
     // window bounds what waits here.
@@ -157,7 +177,8 @@ void Http2Exchange::on_request_end() {
 
 void Http2Exchange::on_upstream_request_sent() {
   if (downstream_ == nullptr || upstream_ == nullptr) return;
-  uint64_t sent = request_forwarded_ - upstream_->queued_bytes();
+  uint64_t sent =
+      request_forwarded_ - std::min<uint64_t>(upstream_->queued_bytes(), request_forwarded_);
   if (sent > request_returned_) {
     session().consume(*downstream_, sent - request_returned_);
     request_returned_ = sent;
@@ -194,7 +215,7 @@ void Http2Exchange::on_response_sent() {
   if (downstream_ == nullptr || upstream_ == nullptr) return;
   uint64_t sent = response_forwarded_ - downstream_->queued_bytes();
   if (sent > response_returned_) {
-    upstream_conn_->consume(upstream_->id(), sent - response_returned_);
+    upstream_->consume(sent - response_returned_);
     response_returned_ = sent;
   }
 }
@@ -207,15 +228,8 @@ void Http2Exchange::on_upstream_trailers(http::HeaderMap& trailers) {
 }
 
 void Http2Exchange::on_upstream_end() {
-  // The upstream stream is over for us; its connection gives back whatever window the
-  // response still holds when the stream closes.
-  Http2ClientConnection* conn = std::exchange(upstream_conn_, nullptr);
-  h2::Stream* stream = std::exchange(upstream_, nullptr);
+  retire_upstream();
   upstream_done_ = true;
-  if (!request_ended_) {
-    // A complete response before the whole request (RFC 9113 §8.1): stop the upload.
-    conn->cancel(*stream);
-  }
   if (downstream_ != nullptr && !response_end_queued_) {
     response_end_queued_ = true;
     if (session().send_data(*downstream_, buffer::Slice(), true)) server_.schedule_flush();
@@ -224,15 +238,14 @@ void Http2Exchange::on_upstream_end() {
   count_response(status_, grpc, status_ >= 500 || (grpc && *grpc != 0));
 }
 
-void Http2Exchange::on_upstream_failed(ProxyError reason, const Error& cause, bool refused) {
-  upstream_conn_ = nullptr;
-  upstream_ = nullptr;
+void Http2Exchange::on_upstream_failed(ProxyError reason, const Error& cause, bool retryable) {
+  retire_upstream();
   response_deadline_.clear();
-  // Refused streams were never processed (GOAWAY, REFUSED_STREAM): send the request again, on
-  // a fresh connection, when no body byte has gone yet.
-  if (refused && downstream_ != nullptr && !response_started_ && request_forwarded_ == 0 &&
+  // The upstream never processed it (a refused stream, a dead pooled connection): send the
+  // request again, on a fresh connection, when no body byte has gone yet.
+  if (retryable && downstream_ != nullptr && !response_started_ && request_forwarded_ == 0 &&
       attempts_ < 2) {
-    spdlog::debug("{} request to {} refused by the upstream ({}); retrying once",
+    spdlog::debug("{} request to {} not processed by the upstream ({}); retrying once",
                   to_string(server_.direction()), endpoint_->to_string(), cause.describe());
     open_upstream();
     return;
@@ -313,9 +326,8 @@ void Http2Exchange::count_response(uint16_t status, std::optional<uint32_t> grpc
 void Http2Exchange::detach_upstream() {
   resolution_.reset();
   response_deadline_.clear();
-  if (upstream_ != nullptr) std::exchange(upstream_conn_, nullptr)->cancel(*upstream_);
-  upstream_ = nullptr;
-  upstream_conn_ = nullptr;
+  if (upstream_ != nullptr) upstream_->cancel();
+  retire_upstream();
 }
 
 void Http2Exchange::on_downstream_reset(h2::Http2ErrorCode) {

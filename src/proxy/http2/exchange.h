@@ -1,5 +1,7 @@
 // One HTTP/2 request relayed by the proxy: a downstream stream (on an Http2ServerConnection)
-// joined to an upstream stream (on a pooled Http2ClientConnection).
+// joined to an UpstreamStream: a stream on a pooled HTTP/2 connection, or, for an HTTP/1.1
+// request another proxy carried here as HTTP/2 (lmesh-orig-proto), a pooled HTTP/1.1
+// connection to the application.
 //
 // Bodies pass through as slices and windows are passed back, not bytes buffered: request bytes
 // are given back to the client (consume) only once they have left the upstream stream's queue,
@@ -21,15 +23,14 @@
 #include "common/event/worker.h"
 #include "common/http/h2/session.h"
 #include "common/net/resolver.h"
-#include "proxy/http2/client_connection.h"
 #include "proxy/proxy_metrics.h"
+#include "proxy/upstream_stream.h"
 
 namespace lmesh::proxy {
 
 class Http2ServerConnection;
 
-class Http2Exchange final : public event::DeferredDeletable,
-                            private Http2ClientConnection::StreamObserver {
+class Http2Exchange final : public event::DeferredDeletable, private UpstreamStream::Observer {
  public:
   Http2Exchange(Http2ServerConnection& server, http::h2::Stream& downstream);
   ~Http2Exchange() override;
@@ -49,18 +50,20 @@ class Http2Exchange final : public event::DeferredDeletable,
   void downstream_closed();
 
  private:
-  // Http2ClientConnection::StreamObserver
+  // UpstreamStream::Observer
   void on_upstream_head(http::ResponseHead& head, bool end_stream) override;
   void on_upstream_data(buffer::Slice data) override;
   void on_upstream_trailers(http::HeaderMap& trailers) override;
   void on_upstream_end() override;
   void on_upstream_request_sent() override;
-  void on_upstream_failed(ProxyError reason, const Error& cause, bool refused) override;
+  void on_upstream_failed(ProxyError reason, const Error& cause, bool retryable) override;
 
   void resolved(Result<net::SocketAddress> endpoint);
   void open_upstream();
   // END_STREAM upstream: after the trailers when the request had some.
   void end_request_upstream();
+  // The upstream stream is over (ended, failed or cancelled): let go of it.
+  void retire_upstream();
   void respond_error(ProxyError reason, const Error& cause);
   void detach_upstream();
   void count_response(uint16_t status, std::optional<uint32_t> grpc_status, bool failure);
@@ -77,8 +80,8 @@ class Http2Exchange final : public event::DeferredDeletable,
   // Upstream.
   std::optional<net::SocketAddress> endpoint_;
   std::unique_ptr<net::Resolution> resolution_;
-  Http2ClientConnection* upstream_conn_ = nullptr;
-  http::h2::Stream* upstream_ = nullptr;
+  std::unique_ptr<UpstreamStream> upstream_;  // while its stream is live
+  bool to_http1_ = false;  // an HTTP/1.1 request carried here by another proxy (lmesh-orig-proto)
   bool upstream_done_ = false;  // the upstream side ended (answered, failed or cancelled)
   event::Deadline response_deadline_;
 

@@ -73,6 +73,12 @@ std::vector<FlagCase> every_flag() {
        [](const ProxyConfig& c) {
          return c.inbound_forward && c.inbound_forward->to_string() == "127.0.0.1:9000";
        }},
+      {"meshed-endpoints", "10.0.0.2:4143,127.0.0.1:5143",
+       [](const ProxyConfig& c) {
+         return c.meshed_endpoints.size() == 2 &&
+                c.is_meshed(*net::SocketAddress::parse("127.0.0.1:5143")) &&
+                !c.is_meshed(*net::SocketAddress::parse("127.0.0.1:5144"));
+       }},
       {"detect-timeout", "250ms",
        [](const ProxyConfig& c) { return c.detect_timeout == milliseconds(250); }},
       {"opaque-ports", "3306,25",
@@ -195,6 +201,8 @@ TEST_CASE("errors name the flag and the bad value", "[proxy][config]") {
       {{"--pool-max-idle", "100001"}, "invalid --pool-max-idle '100001'"},
       {{"--outbound-target", "10.0.0.1:0"}, "invalid --outbound-target '10.0.0.1:0'"},
       {{"--inbound-forward", "10.0.0.1"}, "invalid --inbound-forward '10.0.0.1'"},
+      {{"--meshed-endpoints", "10.0.0.2:4143,10.0.0.3"},
+       "invalid --meshed-endpoints '10.0.0.2:4143,10.0.0.3'"},
       {{"--log-level", "verbose"}, "invalid --log-level 'verbose'"},
       {{"--log-format", "yaml"}, "invalid --log-format 'yaml'"},
   };

@@ -215,5 +215,21 @@ TEST_CASE("HeaderMap views stay correct as the arena grows", "[http][headers]") 
   CHECK(h.at(123).name == "X-Field-123");
 }
 
+TEST_CASE("HeaderMap::remove drops every field of that name, keeping the others in order",
+          "[http][headers]") {
+  HeaderMap h;
+  h.add("a", "1");
+  h.add("LMESH-Orig-Proto", "HTTP/1.1");
+  h.add("b", "2");
+  h.add("lmesh-orig-proto", "again");
+  h.remove("lmesh-orig-proto");
+  REQUIRE(h.size() == 2);
+  CHECK(h.at(0).name == "a");
+  CHECK(h.at(1).name == "b");
+  CHECK_FALSE(h.has("lmesh-orig-proto"));
+  h.remove("not-there");
+  CHECK(h.size() == 2);
+}
+
 }  // namespace
 }  // namespace lmesh::http
