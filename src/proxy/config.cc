@@ -124,6 +124,11 @@ const std::vector<Setting>& settings() {
        [](ProxyConfig& c, std::string_view v) {
          return set_number(c.pool_max_idle, v, 0, 100000);
        }},
+      {"h2-keepalive-interval", "DURATION", "PING HTTP/2 peers this often, 0 = never (10s)",
+       [](ProxyConfig& c, std::string_view v) { return set_duration(c.h2_keepalive_interval, v); }},
+      {"h2-keepalive-timeout", "DURATION",
+       "an HTTP/2 peer that does not answer a PING in this time is gone (20s)",
+       [](ProxyConfig& c, std::string_view v) { return set_duration(c.h2_keepalive_timeout, v); }},
       {"connection-buffer-bytes", "N", "per-connection write queue cap (262144)",
        [](ProxyConfig& c, std::string_view v) {
          return set_number(c.connection_buffer_bytes, v, 16 << 10, 64 << 20);

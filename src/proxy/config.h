@@ -56,6 +56,10 @@ struct ProxyConfig {
   milliseconds pool_idle_timeout{10'000};
   // Idle upstream connections kept per endpoint per worker.
   uint32_t pool_max_idle = 1024;
+  // HTTP/2 connections (both sides) send a PING this often and give the peer up as dead when
+  // one goes unanswered for the timeout (0 interval: no keepalive).
+  milliseconds h2_keepalive_interval{10'000};
+  milliseconds h2_keepalive_timeout{20'000};
   // Bytes a connection may queue for writing before its peer stops being read: the bound on
   // memory per connection.
   uint32_t connection_buffer_bytes = 256 * 1024;

@@ -30,6 +30,7 @@ class Reply:
     echo: bool = False  # the body is the request's body
     reset: bool = False  # RST_STREAM(INTERNAL_ERROR) after the head and body
     delay: float = 0.0  # seconds between the request's end and the answer
+    freeze: bool = False  # after the head (and what the window lets through), stop reading
 
 
 @dataclass
@@ -112,11 +113,18 @@ class H2Upstream(TcpServer):
             out = conn.data_to_send()
             if out:
                 sock.sendall(out)
+            if self._frozen:
+                time.sleep(5)  # a peer that is gone without a FIN: no reads, no PING answers
+                return
             if goaway_sent and not outgoing and not open_requests and not delayed:
                 return
 
+    _frozen = False
+
     def _answer(self, conn, sid, req, outgoing):
         reply = self._reply_for(req.headers.get(":path", "/"))
+        if reply.freeze:
+            self._frozen = True
         body = bytes(req.body) if reply.echo else reply.body
         end_now = not body and not reply.trailers and not reply.reset
         conn.send_headers(sid, [(":status", str(reply.status)), *reply.headers], end_stream=end_now)
@@ -223,7 +231,10 @@ class H2Client:
                 continue
             for ev in self.conn.receive_data(data):
                 self._on_event(ev)
-            self.flush()
+            try:
+                self.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                self.closed = True
         return True
 
     def _on_event(self, ev):

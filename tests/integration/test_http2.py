@@ -325,3 +325,35 @@ def test_sigterm_lets_every_stream_in_flight_finish(h2_proxy, h2_upstream):
     assert "40 succeeded, 0 failed, 0 errored" in out.decode(), out.decode() + err.decode()
     assert "status codes: 40 2xx" in out.decode()
     assert h2_proxy.wait(10) == 0
+
+
+def test_keepalive_finds_a_silent_upstream_dead(proxy_factory, serve):
+    upstream = serve(H2Upstream, routes={"/freeze": Reply(200, b"x" * 100000, freeze=True)})
+    proxy = proxy_factory(outbound_target=hostport(upstream.addr),
+                          h2_keepalive_interval="200ms", h2_keepalive_timeout="300ms")
+    c = H2Client(proxy.outbound)
+    started = time.monotonic()
+    r = c.get("/freeze")
+    # The head and a window's worth of body came, then nothing: only the unanswered PING
+    # tells the proxy the upstream is gone, and the client's stream is reset.
+    assert r.status == 200 and r.reset_code is not None and not r.ended
+    assert time.monotonic() - started < 3
+    c.close()
+    proxy.wait_metric("http_errors_total", 1, direction="outbound", reason="upstream_reset")
+
+
+def test_keepalive_closes_a_client_that_stopped_answering(proxy_factory, h2_upstream):
+    proxy = proxy_factory(outbound_target=hostport(h2_upstream.addr),
+                          h2_keepalive_interval="200ms", h2_keepalive_timeout="300ms")
+    c = H2Client(proxy.outbound)
+    assert c.get("/").status == 200
+    time.sleep(1.0)  # not reading: the proxy's PING goes unanswered
+    c.pump(lambda: c.closed, timeout=5)
+    assert c.closed
+    # A client that keeps reading keeps its connection.
+    c2 = H2Client(proxy.outbound)
+    for _ in range(8):
+        assert c2.get("/").status == 200
+        time.sleep(0.1)
+    assert not c2.closed
+    c2.close()

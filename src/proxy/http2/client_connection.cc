@@ -35,7 +35,15 @@ Http2ClientConnection::Http2ClientConnection(Http2ClientPool& pool, event::Worke
       tcp_(std::make_unique<net::TcpConnection>(
           worker, static_cast<net::TcpConnection::Handler&>(*this), limits(config))),
       meter_(metrics, *tcp_),
-      deadline_(worker.loop(), [this] { on_deadline(); }) {}
+      deadline_(worker.loop(), [this] { on_deadline(); }),
+      keepalive_(
+          worker.loop(), config.h2_keepalive_interval, config.h2_keepalive_timeout,
+          [this] { schedule_flush(); },
+          [this] {
+            fail(ProxyError::kUpstreamReset,
+                 Error(ErrorCode::kTimeout,
+                       "upstream " + endpoint_.to_string() + " did not answer a keepalive PING"));
+          }) {}
 
 Http2ClientConnection::~Http2ClientConnection() = default;
 
@@ -116,6 +124,7 @@ void Http2ClientConnection::finish(net::CloseMode mode) {
   if (closing_) return;
   closing_ = true;
   deadline_.clear();
+  keepalive_.stop();
   pool_.retire(*this);
   if (session_ != nullptr) session_->abandon();  // open streams fail with failure_
   tcp_->close(mode);
@@ -131,6 +140,7 @@ void Http2ClientConnection::fail(ProxyError reason, const Error& cause) {
 // ---- the socket ----
 
 void Http2ClientConnection::on_connected() {
+  keepalive_.start(*session_);
   update_idle();
   schedule_flush();
 }

@@ -19,6 +19,7 @@
 #include "common/net/socket_address.h"
 #include "common/net/tcp_connection.h"
 #include "proxy/config.h"
+#include "proxy/http2/keepalive.h"
 #include "proxy/proxy_metrics.h"
 #include "proxy/tcp_meter.h"
 #include "proxy/upstream_stream.h"
@@ -80,6 +81,7 @@ class Http2ClientConnection final : public event::DeferredDeletable,
                  std::string_view debug) override;
   void on_connection_error(const http::h2::ConnectionError& error) override;
   void on_data_sent(http::h2::Stream& stream) override;
+  void on_ping_ack(uint64_t opaque) override { keepalive_.on_ping_ack(opaque); }
   // event::BatchEndTask
   void on_batch_end() override;
 
@@ -101,6 +103,7 @@ class Http2ClientConnection final : public event::DeferredDeletable,
   TcpMeter meter_;
   std::unique_ptr<http::h2::ClientSession> session_;
   event::Deadline deadline_;  // connect, then pool-idle
+  Http2Keepalive keepalive_;
   // Why streams that end with the connection failed (set by fail()).
   ProxyError failure_ = ProxyError::kUpstreamReset;
   std::optional<Error> failure_cause_;

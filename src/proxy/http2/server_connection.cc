@@ -21,7 +21,15 @@ Http2ServerConnection::Http2ServerConnection(ProxyWorker& worker, Direction dire
       direction_(direction),
       downstream_(std::move(downstream)),
       target_(target),
-      idle_(worker.worker().loop(), [this] { on_idle_deadline(); }) {
+      idle_(worker.worker().loop(), [this] { on_idle_deadline(); }),
+      keepalive_(
+          worker.worker().loop(), worker.config().h2_keepalive_interval,
+          worker.config().h2_keepalive_timeout, [this] { schedule_flush(); },
+          [this] {
+            spdlog::debug("{} HTTP/2 client {} did not answer a keepalive PING; closing",
+                          to_string(direction_), peer().to_string());
+            close(net::CloseMode::kAbort);
+          }) {
   downstream_.tcp->set_handler(*this);
 }
 
@@ -38,6 +46,7 @@ void Http2ServerConnection::start(buffer::Buffer initial) {
     return;
   }
   session_ = std::move(*session);
+  keepalive_.start(*session_);
   update_idle();
   for (size_t i = 0; i < initial.slice_count() && !closing_; ++i) {
     if (!session_->feed(initial.slice(i))) break;
@@ -89,6 +98,7 @@ void Http2ServerConnection::close(net::CloseMode mode) {
   if (closing_) return;
   closing_ = true;
   idle_.clear();
+  keepalive_.stop();
   // Every stream still open is reset and closed: its exchange cancels its upstream stream.
   if (session_ != nullptr) session_->abandon();
   downstream_.tcp->close(mode);

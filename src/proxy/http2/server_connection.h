@@ -17,6 +17,7 @@
 #include "common/http/h2/session.h"
 #include "common/net/tcp_connection.h"
 #include "proxy/direction.h"
+#include "proxy/http2/keepalive.h"
 #include "proxy/proxy_connection.h"
 #include "proxy/proxy_metrics.h"
 #include "proxy/routing.h"
@@ -71,6 +72,7 @@ class Http2ServerConnection final : public ProxyConnection,
                           std::string_view reason) override;
   void on_connection_error(const http::h2::ConnectionError& error) override;
   void on_data_sent(http::h2::Stream& stream) override;
+  void on_ping_ack(uint64_t opaque) override { keepalive_.on_ping_ack(opaque); }
   // event::BatchEndTask
   void on_batch_end() override;
 
@@ -86,6 +88,7 @@ class Http2ServerConnection final : public ProxyConnection,
   ConnectionTarget target_;
   std::unique_ptr<http::h2::ServerSession> session_;
   event::Deadline idle_;  // --idle-timeout without streams; while draining, the PING's
+  Http2Keepalive keepalive_;
   std::optional<RouteMetrics> route_;
   bool draining_ = false;
   bool closing_ = false;

@@ -96,6 +96,10 @@ std::vector<FlagCase> every_flag() {
       {"pool-idle-timeout", "2h",
        [](const ProxyConfig& c) { return c.pool_idle_timeout == milliseconds(7'200'000); }},
       {"pool-max-idle", "0", [](const ProxyConfig& c) { return c.pool_max_idle == 0; }},
+      {"h2-keepalive-interval", "0",
+       [](const ProxyConfig& c) { return c.h2_keepalive_interval == milliseconds(0); }},
+      {"h2-keepalive-timeout", "3s",
+       [](const ProxyConfig& c) { return c.h2_keepalive_timeout == milliseconds(3000); }},
       {"connection-buffer-bytes", "1048576",
        [](const ProxyConfig& c) { return c.connection_buffer_bytes == 1048576; }},
       {"shutdown-grace", "5s",
@@ -131,6 +135,8 @@ TEST_CASE("defaults match the README", "[proxy][config]") {
   CHECK(c.pool_idle_timeout == milliseconds(10'000));
   CHECK(c.pool_max_idle == 1024);
   CHECK(c.connection_buffer_bytes == 262144);
+  CHECK(c.h2_keepalive_interval == milliseconds(10'000));
+  CHECK(c.h2_keepalive_timeout == milliseconds(20'000));
   CHECK(c.shutdown_grace == milliseconds(30'000));
   CHECK(c.log_level == "info");
   CHECK(c.log_format == log::Format::kText);
