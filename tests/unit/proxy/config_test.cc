@@ -112,7 +112,9 @@ std::vector<FlagCase> every_flag() {
 
 std::string env_name(const std::string& flag) {
   std::string name = "LMESH_PROXY_";
-  for (char ch : flag) name += ch == '-' ? '_' : static_cast<char>(ch - 'a' + 'A');
+  for (char ch : flag) {
+    name += ch == '-' ? '_' : (ch >= 'a' && ch <= 'z') ? static_cast<char>(ch - 'a' + 'A') : ch;
+  }
   return name;
 }
 
