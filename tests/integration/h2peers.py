@@ -40,9 +40,10 @@ class Request:
 
 
 class H2Upstream(TcpServer):
-    def __init__(self, routes=None, goaway_after=None, **kw):
+    def __init__(self, routes=None, goaway_after=None, max_streams=100, **kw):
         self.routes = routes or {}
         self.goaway_after = goaway_after
+        self.max_streams = max_streams
         self.requests = []
         self.resets = []
         self.streams_served = 0
@@ -54,6 +55,9 @@ class H2Upstream(TcpServer):
     def _handle(self, sock):
         conn = h2.connection.H2Connection(h2.config.H2Configuration(
             client_side=False, header_encoding="utf-8", validate_inbound_headers=True))
+        conn.local_settings = h2.settings.Settings(
+            client=False, initial_values={h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS:
+                                          self.max_streams})
         conn.initiate_connection()
         sock.sendall(conn.data_to_send())
         open_requests = {}

@@ -357,3 +357,37 @@ def test_keepalive_closes_a_client_that_stopped_answering(proxy_factory, h2_upst
         time.sleep(0.1)
     assert not c2.closed
     c2.close()
+
+
+def test_a_full_upstream_connection_gets_a_sibling(proxy_factory, serve):
+    # The upstream allows 10 concurrent streams. 25 at once from one client (so one worker):
+    # the proxy opens more upstream connections instead of queueing behind the first.
+    upstream = serve(H2Upstream, routes={"/slow": Reply(200, b"ok", delay=0.5)}, max_streams=10)
+    proxy = proxy_factory(outbound_target=hostport(upstream.addr), workers=1)
+    # First one request, so the upstream's SETTINGS (its limit) are known: python-h2 answers
+    # streams over the limit with a connection error rather than REFUSED_STREAM.
+    assert curl(f"http://{hostport(proxy.outbound)}/slow") == b"ok"
+    out = subprocess.run(["h2load", "-n", "25", "-c", "1", "-m", "25",
+                          f"http://{hostport(proxy.outbound)}/slow"],
+                         capture_output=True, text=True, timeout=30)
+    assert "25 succeeded, 0 failed, 0 errored" in out.stdout, out.stdout
+    assert upstream.accepted == 3
+
+
+def test_no_response_head_in_time_is_504_or_deadline_exceeded(proxy_factory, serve):
+    upstream = serve(H2Upstream, routes={"/late": Reply(200, b"too late", delay=2.0),
+                                         "/": Reply(200, b"ok")})
+    proxy = proxy_factory(outbound_target=hostport(upstream.addr), upstream_timeout="300ms")
+    c = H2Client(proxy.outbound)
+    started = time.monotonic()
+    late = [c.request("/late") for _ in range(3)]
+    grpc = c.request("/late", method="POST", body=b"", headers=(("content-type", "application/grpc"),))
+    fine = c.request("/")
+    c.pump(lambda: all(c.responses[s].ended for s in [*late, grpc, fine]))
+    assert time.monotonic() - started < 1.5
+    assert [c.responses[s].status for s in late] == [504] * 3
+    assert c.responses[late[0]].headers["lmesh-proxy-error"] == "upstream timeout"
+    assert c.responses[grpc].headers["grpc-status"] == "4"
+    assert c.responses[fine].status == 200
+    c.close()
+    proxy.wait_metric("http_errors_total", 4, direction="outbound", reason="upstream_timeout")

@@ -17,9 +17,10 @@ net::WatermarkLimits limits(const ProxyConfig& config) {
   return {config.connection_buffer_bytes, config.connection_buffer_bytes / 4};
 }
 
-h2::SessionConfig session_config() {
+h2::SessionConfig session_config(uint32_t assumed_peer_streams) {
   h2::SessionConfig c;
   c.max_header_list_size = kMaxResponseHeadBytes;
+  c.assumed_peer_max_concurrent_streams = assumed_peer_streams;
   return c;
 }
 
@@ -27,7 +28,8 @@ h2::SessionConfig session_config() {
 
 Http2ClientConnection::Http2ClientConnection(Http2ClientPool& pool, event::Worker& worker,
                                              const ProxyConfig& config, const TcpMetrics& metrics,
-                                             const net::SocketAddress& endpoint)
+                                             const net::SocketAddress& endpoint,
+                                             uint32_t assumed_peer_streams)
     : pool_(pool),
       worker_(worker),
       config_(config),
@@ -43,12 +45,14 @@ Http2ClientConnection::Http2ClientConnection(Http2ClientPool& pool, event::Worke
             fail(ProxyError::kUpstreamReset,
                  Error(ErrorCode::kTimeout,
                        "upstream " + endpoint_.to_string() + " did not answer a keepalive PING"));
-          }) {}
+          }),
+      assumed_peer_streams_(assumed_peer_streams) {}
 
 Http2ClientConnection::~Http2ClientConnection() = default;
 
 void Http2ClientConnection::connect() {
-  auto session = h2::ClientSession::create(*this, worker_.chunks(), session_config());
+  auto session =
+      h2::ClientSession::create(*this, worker_.chunks(), session_config(assumed_peer_streams_));
   if (!session) {
     connect_error_ = session.error();
     deadline_.set(std::chrono::milliseconds(1));
@@ -69,6 +73,14 @@ void Http2ClientConnection::connect() {
 
 bool Http2ClientConnection::accepting() const {
   return !draining_ && !closing_ && session_ != nullptr && session_->can_submit_request();
+}
+
+bool Http2ClientConnection::has_stream_capacity() const {
+  if (session_ == nullptr) return false;
+  // Until the peer's SETTINGS are known, nghttp2 reports no limit: assume the remembered one.
+  uint32_t limit = session_->peer_max_concurrent_streams();
+  if (!limit_reported_) limit = std::min(limit, assumed_peer_streams_);
+  return session_->stream_count() < limit;
 }
 
 Result<h2::Stream*> Http2ClientConnection::open_stream(const http::RequestHead& head,
@@ -214,6 +226,11 @@ void Http2ClientConnection::on_deadline() {
 // ---- the session ----
 
 void Http2ClientConnection::on_response_head(h2::Stream& stream, bool end_stream) {
+  if (!limit_reported_) {
+    // A response means the peer's SETTINGS came first (RFC 9113 §3.4): its limit is known.
+    limit_reported_ = true;
+    pool_.learned_stream_limit(endpoint_, session_->peer_max_concurrent_streams());
+  }
   if (StreamObserver* o = observer(stream)) o->on_upstream_head(stream.response(), end_stream);
 }
 

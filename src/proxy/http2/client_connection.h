@@ -36,8 +36,11 @@ class Http2ClientConnection final : public event::DeferredDeletable,
   // Each stream reports to the observer it was opened with (Http2UpstreamStream).
   using StreamObserver = UpstreamStream::Observer;
 
+  // `assumed_peer_streams`: the streams to open before the peer's SETTINGS say how many it
+  // takes (the pool remembers what earlier connections to the endpoint learned).
   Http2ClientConnection(Http2ClientPool& pool, event::Worker& worker, const ProxyConfig& config,
-                        const TcpMetrics& metrics, const net::SocketAddress& endpoint);
+                        const TcpMetrics& metrics, const net::SocketAddress& endpoint,
+                        uint32_t assumed_peer_streams);
   ~Http2ClientConnection() override;
 
   const net::SocketAddress& endpoint() const { return endpoint_; }
@@ -45,6 +48,10 @@ class Http2ClientConnection final : public event::DeferredDeletable,
   void connect();
   // New streams are taken: not draining, no GOAWAY received, not failed.
   bool accepting() const;
+  // Streams open or waiting on this connection, and whether one more would start at once
+  // (below the peer's SETTINGS_MAX_CONCURRENT_STREAMS).
+  size_t stream_count() const { return session_ != nullptr ? session_->stream_count() : 0; }
+  bool has_stream_capacity() const;
 
   // Opens a stream for `head`. `end_stream`: the request has no body.
   Result<http::h2::Stream*> open_stream(const http::RequestHead& head, bool end_stream,
@@ -108,6 +115,8 @@ class Http2ClientConnection final : public event::DeferredDeletable,
   ProxyError failure_ = ProxyError::kUpstreamReset;
   std::optional<Error> failure_cause_;
   std::optional<Error> connect_error_;  // a connect that failed synchronously, told on a timer
+  uint32_t assumed_peer_streams_ = 100;
+  bool limit_reported_ = false;  // the peer's stream limit went to the pool
   bool draining_ = false;
   bool closing_ = false;
 };

@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 namespace lmesh::proxy {
 
 Http2ClientPool::Http2ClientPool(event::Worker& worker, const ProxyConfig& config,
@@ -11,20 +13,32 @@ Http2ClientPool::Http2ClientPool(event::Worker& worker, const ProxyConfig& confi
 Http2ClientPool::~Http2ClientPool() = default;
 
 Http2ClientConnection& Http2ClientPool::connection(const net::SocketAddress& endpoint) {
-  auto it = current_.find(endpoint);
-  if (it != current_.end() && it->second->accepting()) return *it->second;
-  if (it != current_.end()) current_.erase(it);
-  auto conn = std::make_unique<Http2ClientConnection>(*this, worker_, config_, metrics_, endpoint);
+  std::vector<Http2ClientConnection*>& open = current_[endpoint];
+  Http2ClientConnection* least = nullptr;
+  for (Http2ClientConnection* c : open) {
+    if (!c->accepting()) continue;
+    if (c->has_stream_capacity()) return *c;
+    if (least == nullptr || c->stream_count() < least->stream_count()) least = c;
+  }
+  if (least != nullptr && open.size() >= kMaxConnectionsPerEndpoint) return *least;
+  auto limit = stream_limits_.find(endpoint);
+  auto conn = std::make_unique<Http2ClientConnection>(
+      *this, worker_, config_, metrics_, endpoint,
+      limit != stream_limits_.end() ? limit->second : kAssumedStreamLimit);
   Http2ClientConnection& c = *conn;
   all_.emplace(&c, std::move(conn));
-  current_[endpoint] = &c;
+  open.push_back(&c);
+  spdlog::debug("opening HTTP/2 connection {} of {} to {}", open.size(), kMaxConnectionsPerEndpoint,
+                endpoint.to_string());
   c.connect();
   return c;
 }
 
 void Http2ClientPool::retire(Http2ClientConnection& conn) {
   auto it = current_.find(conn.endpoint());
-  if (it != current_.end() && it->second == &conn) current_.erase(it);
+  if (it == current_.end()) return;
+  std::erase(it->second, &conn);
+  if (it->second.empty()) current_.erase(it);
 }
 
 void Http2ClientPool::closed(Http2ClientConnection& conn) {

@@ -1,11 +1,15 @@
-// Per-worker HTTP/2 upstream connections: one multiplexed connection per endpoint takes every
-// new stream (Linkerd's shape: one connection per peer, per worker here, as nothing is shared
-// between workers). A connection that got GOAWAY, failed or is draining is retired: it
-// finishes its streams while a fresh one takes the new ones.
+// Per-worker HTTP/2 upstream connections: one multiplexed connection per endpoint takes the new
+// streams (Linkerd's shape: one connection per peer, per worker here, as nothing is shared
+// between workers). When it is at the peer's SETTINGS_MAX_CONCURRENT_STREAMS, another one
+// opens, up to kMaxConnectionsPerEndpoint; past that, streams wait in the least loaded one.
+// (A single connection would cap the proxy at the peer's stream limit and queue the rest in
+// nghttp2, where cancelling a waiting request walks the whole queue.) A connection that got
+// GOAWAY, failed or is draining is retired: it finishes its streams while others take new ones.
 #pragma once
 
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 #include "common/event/worker.h"
 #include "common/net/socket_address.h"
@@ -34,12 +38,21 @@ class Http2ClientPool {
   // From Http2ClientConnection: it takes no new streams / its socket has closed.
   void retire(Http2ClientConnection& conn);
   void closed(Http2ClientConnection& conn);
+  void learned_stream_limit(const net::SocketAddress& endpoint, uint32_t limit) {
+    stream_limits_[endpoint] = limit;
+  }
 
   event::Worker& worker_;
   const ProxyConfig& config_;
   const TcpMetrics& metrics_;
-  std::unordered_map<net::SocketAddress, Http2ClientConnection*> current_;
+  static constexpr size_t kMaxConnectionsPerEndpoint = 8;
+  static constexpr uint32_t kAssumedStreamLimit = 100;  // RFC 9113 §6.5.2 suggests >= 100
+
+  std::unordered_map<net::SocketAddress, std::vector<Http2ClientConnection*>> current_;
   std::unordered_map<Http2ClientConnection*, std::unique_ptr<Http2ClientConnection>> all_;
+  // Each endpoint's SETTINGS_MAX_CONCURRENT_STREAMS as last seen: a new connection assumes it
+  // until its own SETTINGS arrive, so a burst never opens more streams than the peer takes.
+  std::unordered_map<net::SocketAddress, uint32_t> stream_limits_;
 };
 
 }  // namespace lmesh::proxy

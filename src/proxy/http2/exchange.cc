@@ -44,7 +44,6 @@ bool client_caused(ProxyError e) {
 Http2Exchange::Http2Exchange(Http2ServerConnection& server, h2::Stream& downstream)
     : server_(server),
       downstream_(&downstream),
-      response_deadline_(server.proxy_worker().worker().loop(), [this] { on_response_timeout(); }),
       early_body_(server.proxy_worker().worker().chunks()) {}
 
 Http2Exchange::~Http2Exchange() = default;
@@ -136,7 +135,7 @@ void Http2Exchange::open_upstream() {
     upstream_->send_data(std::move(piece), false);
   }
   if (request_ended_ && !end) end_request_upstream();
-  response_deadline_.set(worker.config().upstream_timeout);
+  server_.response_deadlines().add(*this);
 }
 
 void Http2Exchange::end_request_upstream() {
@@ -196,7 +195,7 @@ void Http2Exchange::on_upstream_head(http::ResponseHead& head, bool end_stream) 
     if (session().submit_response(*downstream_, head, false)) server_.schedule_flush();
     return;
   }
-  response_deadline_.clear();
+  cancel();
   response_started_ = true;
   status_ = head.status;
   route_->latency_ms->observe(static_cast<double>(uv_hrtime() - start_ns_) / 1e6);
@@ -240,7 +239,7 @@ void Http2Exchange::on_upstream_end() {
 
 void Http2Exchange::on_upstream_failed(ProxyError reason, const Error& cause, bool retryable) {
   retire_upstream();
-  response_deadline_.clear();
+  cancel();
   // The upstream never processed it (a refused stream, a dead pooled connection): send the
   // request again, on a fresh connection, when no body byte has gone yet.
   if (retryable && downstream_ != nullptr && !response_started_ && request_forwarded_ == 0 &&
@@ -253,7 +252,7 @@ void Http2Exchange::on_upstream_failed(ProxyError reason, const Error& cause, bo
   respond_error(reason, cause);
 }
 
-void Http2Exchange::on_response_timeout() {
+void Http2Exchange::expire() {
   respond_error(
       ProxyError::kUpstreamTimeout,
       Error(ErrorCode::kTimeout, "no response head from " + endpoint_->to_string() + " in time"));
@@ -325,7 +324,7 @@ void Http2Exchange::count_response(uint16_t status, std::optional<uint32_t> grpc
 
 void Http2Exchange::detach_upstream() {
   resolution_.reset();
-  response_deadline_.clear();
+  cancel();
   if (upstream_ != nullptr) upstream_->cancel();
   retire_upstream();
 }

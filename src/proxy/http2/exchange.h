@@ -19,7 +19,7 @@
 #include <optional>
 
 #include "common/buffer/buffer.h"
-#include "common/event/deadline.h"
+#include "common/event/deadline_queue.h"
 #include "common/event/worker.h"
 #include "common/http/h2/session.h"
 #include "common/net/resolver.h"
@@ -30,7 +30,9 @@ namespace lmesh::proxy {
 
 class Http2ServerConnection;
 
-class Http2Exchange final : public event::DeferredDeletable, private UpstreamStream::Observer {
+class Http2Exchange final : public event::DeferredDeletable,
+                            private UpstreamStream::Observer,
+                            private event::DeadlineQueue::Entry {
  public:
   Http2Exchange(Http2ServerConnection& server, http::h2::Stream& downstream);
   ~Http2Exchange() override;
@@ -67,7 +69,8 @@ class Http2Exchange final : public event::DeferredDeletable, private UpstreamStr
   void respond_error(ProxyError reason, const Error& cause);
   void detach_upstream();
   void count_response(uint16_t status, std::optional<uint32_t> grpc_status, bool failure);
-  void on_response_timeout();
+  // event::DeadlineQueue::Entry: no response head within --upstream-timeout.
+  void expire() override;
   http::h2::ServerSession& session();
 
   Http2ServerConnection& server_;
@@ -83,7 +86,6 @@ class Http2Exchange final : public event::DeferredDeletable, private UpstreamStr
   std::unique_ptr<UpstreamStream> upstream_;  // while its stream is live
   bool to_http1_ = false;  // an HTTP/1.1 request carried here by another proxy (lmesh-orig-proto)
   bool upstream_done_ = false;  // the upstream side ended (answered, failed or cancelled)
-  event::Deadline response_deadline_;
 
   // Request: what arrived before the upstream stream existed, and window accounting.
   buffer::Buffer early_body_;

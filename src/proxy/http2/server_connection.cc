@@ -29,7 +29,8 @@ Http2ServerConnection::Http2ServerConnection(ProxyWorker& worker, Direction dire
             spdlog::debug("{} HTTP/2 client {} did not answer a keepalive PING; closing",
                           to_string(direction_), peer().to_string());
             close(net::CloseMode::kAbort);
-          }) {
+          }),
+      response_deadlines_(worker.worker().loop(), worker.config().upstream_timeout) {
   downstream_.tcp->set_handler(*this);
 }
 

@@ -14,6 +14,7 @@
 
 #include "common/buffer/buffer.h"
 #include "common/event/deadline.h"
+#include "common/event/deadline_queue.h"
 #include "common/http/h2/session.h"
 #include "common/net/tcp_connection.h"
 #include "proxy/direction.h"
@@ -51,6 +52,8 @@ class Http2ServerConnection final : public ProxyConnection,
   // The route metrics of `authority`, cached for the connection's last one.
   const RouteMetrics& route(std::string_view authority);
   void schedule_flush();
+  // Every exchange's wait for its response head (--upstream-timeout), on one timer.
+  event::DeadlineQueue& response_deadlines() { return response_deadlines_; }
 
  private:
   // net::TcpConnection::Handler
@@ -89,6 +92,7 @@ class Http2ServerConnection final : public ProxyConnection,
   std::unique_ptr<http::h2::ServerSession> session_;
   event::Deadline idle_;  // --idle-timeout without streams; while draining, the PING's
   Http2Keepalive keepalive_;
+  event::DeadlineQueue response_deadlines_;
   std::optional<RouteMetrics> route_;
   bool draining_ = false;
   bool closing_ = false;
