@@ -1,5 +1,8 @@
 #include "common/api/client.h"
 
+#include "common/api/client_exchange.h"
+#include "common/api/client_h2.h"
+
 #include <algorithm>
 
 #include "common/buffer/buffer.h"
@@ -16,34 +19,31 @@ namespace {
 
 constexpr size_t kMaxResponseHeadBytes = 64 << 10;
 
+std::string request_bytes(const Client& client, std::string_view method, std::string_view target,
+                          std::string_view body);
+
 // One HTTP/1.1 request on its own connection. It frees itself once its socket has closed, so
 // its owner never waits: after the final event (complete or failed) or after cancel(), the
 // owner forgets the pointer.
-class Exchange final : public event::DeferredDeletable,
-                       private net::TcpConnection::Handler,
-                       private h1::Parser::Handler {
+class H1Exchange final : public ClientExchange,
+                         public event::DeferredDeletable,
+                         private net::TcpConnection::Handler,
+                         private h1::Parser::Handler {
  public:
-  struct Events {
-    std::function<void(const http::ResponseHead&)> head;
-    std::function<void(buffer::Slice)> body;
-    std::function<void()> complete;
-    std::function<void(Error)> failed;
-  };
-
-  static Exchange* start(Client& client, std::string_view request, bool stream, Events events) {
-    auto* e = new Exchange(client, stream, std::move(events));
-    e->begin(request);
+  static H1Exchange* start(Client& client, const Request& request, Events events) {
+    auto* e = new H1Exchange(client, request.stream, std::move(events));
+    e->begin(request_bytes(client, request.method, request.target, request.body));
     return e;
   }
 
   // No event after this; the exchange closes and frees itself.
-  void cancel() {
+  void cancel() override {
     events_ = Events{};
     close();
   }
 
  private:
-  Exchange(Client& client, bool stream, Events events)
+  H1Exchange(Client& client, bool stream, Events events)
       : client_(client),
         stream_(stream),
         events_(std::move(events)),
@@ -152,6 +152,10 @@ class Exchange final : public event::DeferredDeletable,
   bool closing_ = false;
 };
 
+}  // namespace
+
+namespace {
+
 std::string request_bytes(const Client& client, std::string_view method, std::string_view target,
                           std::string_view body) {
   std::string out;
@@ -171,29 +175,29 @@ std::string request_bytes(const Client& client, std::string_view method, std::st
 
 class CallImpl final : public Call {
  public:
-  CallImpl(Client& client, std::string_view request,
+  CallImpl(Client& client, const ExchangeRequest& request,
            std::function<void(Result<ClientResponse>)> done)
       : client_(client), done_(std::move(done)) {
-    exchange_ = Exchange::start(
-        client, request, /*stream=*/false,
-        Exchange::Events{
-            [this](const http::ResponseHead& head) {
-              response_.status = head.status;
-              response_.content_type = std::string(head.headers.get("content-type").value_or(""));
-            },
-            [this](buffer::Slice data) {
-              if (response_.body.size() + data.size() > client_.options().max_response_bytes) {
-                too_large_ = true;
-                return;
-              }
-              response_.body.append(data.view());
-            },
-            [this] { finish(); },
-            [this](Error e) {
-              exchange_ = nullptr;
-              auto done = std::move(done_);
-              if (done) done(fail(std::move(e)));
-            }});
+    exchange_ = client.start(
+        request, ExchangeEvents{[this](const http::ResponseHead& head) {
+                                  response_.status = head.status;
+                                  response_.content_type =
+                                      std::string(head.headers.get("content-type").value_or(""));
+                                },
+                                [this](buffer::Slice data) {
+                                  if (response_.body.size() + data.size() >
+                                      client_.options().max_response_bytes) {
+                                    too_large_ = true;
+                                    return;
+                                  }
+                                  response_.body.append(data.view());
+                                },
+                                [this] { finish(); },
+                                [this](Error e) {
+                                  exchange_ = nullptr;
+                                  auto done = std::move(done_);
+                                  if (done) done(fail(std::move(e)));
+                                }});
   }
   ~CallImpl() override {
     if (exchange_ != nullptr) exchange_->cancel();
@@ -215,7 +219,7 @@ class CallImpl final : public Call {
 
   Client& client_;
   std::function<void(Result<ClientResponse>)> done_;
-  Exchange* exchange_ = nullptr;
+  ClientExchange* exchange_ = nullptr;
   ClientResponse response_;
   bool too_large_ = false;
 };
@@ -236,12 +240,12 @@ class WatchImpl final : public Watch {
  private:
   void open() {
     line_.clear();
-    exchange_ = Exchange::start(
-        client_, request_bytes(client_, "GET", target_, ""), /*stream=*/true,
-        Exchange::Events{[this](const http::ResponseHead& head) { on_head(head); },
-                         [this](buffer::Slice data) { on_body(data.view()); },
-                         [this] { ended(Error(ErrorCode::kClosed, "stream ended")); },
-                         [this](Error e) { ended(std::move(e)); }});
+    exchange_ =
+        client_.start(ExchangeRequest{"GET", target_, "", /*stream=*/true},
+                      ExchangeEvents{[this](const http::ResponseHead& head) { on_head(head); },
+                                     [this](buffer::Slice data) { on_body(data.view()); },
+                                     [this] { ended(Error(ErrorCode::kClosed, "stream ended")); },
+                                     [this](Error e) { ended(std::move(e)); }});
   }
 
   void on_head(const http::ResponseHead& head) {
@@ -281,7 +285,7 @@ class WatchImpl final : public Watch {
   std::string target_;
   WatchCallbacks callbacks_;
   event::Timer retry_;
-  Exchange* exchange_ = nullptr;
+  ClientExchange* exchange_ = nullptr;
   std::string line_;
   unsigned attempt_ = 0;
   bool stopped_ = false;
@@ -293,10 +297,28 @@ Client::Client(event::Worker& worker, net::SocketAddress server, ClientOptions o
       options_(options),
       rng_(static_cast<unsigned>(uv_hrtime())) {}
 
+Client::~Client() {
+  if (h2_ != nullptr) std::exchange(h2_, nullptr)->close();
+}
+
+ClientExchange* Client::start(const ExchangeRequest& request, ExchangeEvents events) {
+  if (options_.protocol == ClientProtocol::kHttp1) {
+    return H1Exchange::start(*this, request, std::move(events));
+  }
+  if (h2_ == nullptr || !h2_->usable()) {
+    // A retired transport finishes its streams on its own; it no longer reports to us.
+    h2_ = new H2Transport(*this, [this](H2Transport* gone) {
+      if (h2_ == gone) h2_ = nullptr;
+    });
+  }
+  return h2_->start(request, std::move(events));
+}
+
 std::unique_ptr<Call> Client::request(std::string method, std::string target, std::string body,
                                       std::function<void(Result<ClientResponse>)> done) {
-  return std::make_unique<CallImpl>(*this, request_bytes(*this, method, target, body),
-                                    std::move(done));
+  return std::make_unique<CallImpl>(
+      *this, ExchangeRequest{std::move(method), std::move(target), std::move(body), false},
+      std::move(done));
 }
 
 std::unique_ptr<Watch> Client::watch(std::string target, WatchCallbacks callbacks) {

@@ -3,8 +3,10 @@
 // ends or the server is unreachable, reconnects with exponential backoff and full jitter until
 // its owner drops it, so a proxy keeps following the destination service through restarts.
 //
-// HTTP/1.1 with one connection per call: control traffic is a few long-lived watches and rare
-// requests. Every callback runs on the loop, never from inside a method of this file.
+// HTTP/2 by default (h2c, prior knowledge): every call and watch is a stream of one shared
+// connection, made on first use and replaced when it fails. HTTP/1.1 (a connection per call)
+// for servers that speak only that. Every callback runs on the loop, never from inside a
+// method of this file.
 #pragma once
 
 #include <chrono>
@@ -20,7 +22,10 @@
 
 namespace lmesh::api {
 
+enum class ClientProtocol { kHttp2, kHttp1 };
+
 struct ClientOptions {
+  ClientProtocol protocol = ClientProtocol::kHttp2;
   std::chrono::milliseconds connect_timeout{3'000};
   // A one-shot request must be answered in this time; a watch must send its head in it.
   std::chrono::milliseconds request_timeout{10'000};
@@ -56,9 +61,18 @@ struct WatchCallbacks {
       [](const Error&, std::chrono::milliseconds) {};
 };
 
+class ClientExchange;
+class H2Transport;
+struct ExchangeEvents;
+struct ExchangeRequest;
+
 class Client {
  public:
   Client(event::Worker& worker, net::SocketAddress server, ClientOptions options = {});
+  // Closes the shared connection; calls and watches must be dropped before.
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
 
   std::unique_ptr<Call> request(std::string method, std::string target, std::string body,
                                 std::function<void(Result<ClientResponse>)> done);
@@ -72,10 +86,16 @@ class Client {
   std::chrono::milliseconds backoff(unsigned attempt);
 
  private:
+  friend class CallImpl;
+  friend class WatchImpl;
+  // Starts one exchange on the configured transport.
+  ClientExchange* start(const ExchangeRequest& request, ExchangeEvents events);
+
   event::Worker& worker_;
   net::SocketAddress server_;
   ClientOptions options_;
   std::minstd_rand rng_;
+  H2Transport* h2_ = nullptr;  // the shared connection, while it takes requests
 };
 
 }  // namespace lmesh::api

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -56,8 +57,9 @@ struct Fixture {
   std::function<void()> cleanup_;
 };
 
-ClientOptions fast_options() {
+ClientOptions fast_options(ClientProtocol protocol) {
   ClientOptions o;
+  o.protocol = protocol;
   o.connect_timeout = 500ms;
   o.request_timeout = 200ms;
   o.backoff_min = 10ms;
@@ -66,11 +68,15 @@ ClientOptions fast_options() {
 }
 
 TEST_CASE("a request gets the whole JSON response", "[api][client]") {
+  const ClientProtocol protocol = GENERATE(ClientProtocol::kHttp2, ClientProtocol::kHttp1);
+  CAPTURE(protocol == ClientProtocol::kHttp2 ? "h2c" : "HTTP/1.1");
   Fixture f;
-  f.server->route("POST", "/v1/echo", [](const Request& req, std::shared_ptr<Response> r) {
+  bool saw_host_field = false;  // HTTP/1.1 sends Host; HTTP/2 sends :authority instead
+  f.server->route("POST", "/v1/echo", [&](const Request& req, std::shared_ptr<Response> r) {
+    saw_host_field = req.headers->has("host");
     r->json(201, {{"got", nlohmann::json::parse(req.body)}});
   });
-  Client client(f.w, f.listen(), fast_options());
+  Client client(f.w, f.listen(), fast_options(protocol));
   std::optional<Result<ClientResponse>> result;
   auto call = client.request("POST", "/v1/echo", R"({"a":1})", [&](Result<ClientResponse> r) {
     result = std::move(r);
@@ -83,15 +89,42 @@ TEST_CASE("a request gets the whole JSON response", "[api][client]") {
   CHECK((*result)->status == 201);
   CHECK((*result)->content_type == "application/json");
   CHECK(nlohmann::json::parse((*result)->body) == nlohmann::json{{"got", {{"a", 1}}}});
+  CHECK(saw_host_field == (protocol == ClientProtocol::kHttp1));
+}
+
+TEST_CASE("over HTTP/2, calls share one connection; over HTTP/1.1 each has its own",
+          "[api][client]") {
+  const ClientProtocol protocol = GENERATE(ClientProtocol::kHttp2, ClientProtocol::kHttp1);
+  CAPTURE(protocol == ClientProtocol::kHttp2 ? "h2c" : "HTTP/1.1");
+  Fixture f;
+  std::set<std::string> peers;
+  f.server->route("GET", "/v1/who", [&](const Request& req, std::shared_ptr<Response> r) {
+    peers.insert(req.peer.to_string());
+    r->json(200, {});
+  });
+  Client client(f.w, f.listen(), fast_options(protocol));
+  int answered = 0;
+  std::vector<std::unique_ptr<Call>> calls;
+  for (int i = 0; i < 5; ++i) {
+    calls.push_back(client.request("GET", "/v1/who", "", [&](Result<ClientResponse> r) {
+      CHECK(r.has_value());
+      if (++answered == 5) f.stop();
+    }));
+  }
+  f.run([&] { calls.clear(); });
+  REQUIRE(!f.timed_out);
+  CHECK(peers.size() == (protocol == ClientProtocol::kHttp2 ? 1u : 5u));
 }
 
 TEST_CASE("a refused connection and a silent server are errors, not hangs", "[api][client]") {
+  const ClientProtocol protocol = GENERATE(ClientProtocol::kHttp2, ClientProtocol::kHttp1);
+  CAPTURE(protocol == ClientProtocol::kHttp2 ? "h2c" : "HTTP/1.1");
   Fixture f;
   f.server->route("GET", "/v1/silent", [](const Request&, std::shared_ptr<Response>) {});
   net::SocketAddress bound = f.listen();
   net::SocketAddress nobody = *net::SocketAddress::parse("127.0.0.1:1");
-  Client refused(f.w, nobody, fast_options());
-  Client silent(f.w, bound, fast_options());
+  Client refused(f.w, nobody, fast_options(protocol));
+  Client silent(f.w, bound, fast_options(protocol));
   std::optional<Error> refused_error, silent_error;
   auto a = refused.request("GET", "/", "", [&](Result<ClientResponse> r) {
     REQUIRE(!r.has_value());
@@ -113,6 +146,8 @@ TEST_CASE("a refused connection and a silent server are errors, not hangs", "[ap
 }
 
 TEST_CASE("dropping a call cancels it: its callback never runs", "[api][client]") {
+  const ClientProtocol protocol = GENERATE(ClientProtocol::kHttp2, ClientProtocol::kHttp1);
+  CAPTURE(protocol == ClientProtocol::kHttp2 ? "h2c" : "HTTP/1.1");
   Fixture f;
   std::shared_ptr<Response> pending;  // answered later: by then the call is gone
   f.server->route("GET", "/v1/slow",
@@ -121,7 +156,7 @@ TEST_CASE("dropping a call cancels it: its callback never runs", "[api][client]"
     if (pending) pending->json(200, {});
   });
   answer->arm(50ms);
-  Client client(f.w, f.listen(), fast_options());
+  Client client(f.w, f.listen(), fast_options(protocol));
   bool called = false;
   auto call = client.request("GET", "/v1/slow", "", [&](Result<ClientResponse>) { called = true; });
   auto drop = std::make_unique<event::Timer>(f.w.loop(), [&] { call.reset(); });
@@ -138,6 +173,8 @@ TEST_CASE("dropping a call cancels it: its callback never runs", "[api][client]"
 }
 
 TEST_CASE("a watch follows a stream and reconnects when it ends", "[api][client]") {
+  const ClientProtocol protocol = GENERATE(ClientProtocol::kHttp2, ClientProtocol::kHttp1);
+  CAPTURE(protocol == ClientProtocol::kHttp2 ? "h2c" : "HTTP/1.1");
   Fixture f;
   int opened = 0;
   f.server->route("GET", "/v1/watch", [&](const Request&, std::shared_ptr<Response> r) {
@@ -147,7 +184,7 @@ TEST_CASE("a watch follows a stream and reconnects when it ends", "[api][client]
     r->send_event({{"stream", opened}, {"n", 2}});
     r->end_stream();
   });
-  Client client(f.w, f.listen(), fast_options());
+  Client client(f.w, f.listen(), fast_options(protocol));
   std::vector<nlohmann::json> lines;
   std::vector<std::chrono::milliseconds> retries;
   WatchCallbacks cb;
@@ -168,9 +205,11 @@ TEST_CASE("a watch follows a stream and reconnects when it ends", "[api][client]
 
 TEST_CASE("a watch keeps retrying while the server is away, and stops when told to",
           "[api][client]") {
+  const ClientProtocol protocol = GENERATE(ClientProtocol::kHttp2, ClientProtocol::kHttp1);
+  CAPTURE(protocol == ClientProtocol::kHttp2 ? "h2c" : "HTTP/1.1");
   Fixture f;
   net::SocketAddress nobody = *net::SocketAddress::parse("127.0.0.1:1");
-  Client client(f.w, nobody, fast_options());
+  Client client(f.w, nobody, fast_options(protocol));
   int failures = 0;
   WatchCallbacks cb;
   cb.on_error = [&](const Error& e, std::chrono::milliseconds) {
@@ -184,7 +223,7 @@ TEST_CASE("a watch keeps retrying while the server is away, and stops when told 
 
   Fixture g;
   int opens = 0;
-  Client gone(g.w, g.listen(), fast_options());  // no such route: 404
+  Client gone(g.w, g.listen(), fast_options(protocol));  // no such route: 404
   WatchCallbacks stop_on_404;
   stop_on_404.on_open = [&](int status) {
     ++opens;
