@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# bench/setup.sh: install what bench/run.sh needs from Debian's packages. Idempotent: packages
-# already present are left alone, and apt-get runs only when something is missing.
+# bench/setup.sh: install what bench/run.sh and bench/h2.sh need from Debian's packages.
+# Idempotent: packages already present are left alone, and apt-get runs only when something
+# is missing.
 # The nginx and haproxy packages install system services; the bench never uses them (it runs
 # both as foreground children from generated configs), so they are stopped if the package
 # scripts started them.
@@ -21,6 +22,7 @@ declare -A provides=(
   [g++]=/usr/bin/g++
   [pkg-config]=/usr/bin/pkg-config
   [libuv1-dev]=/usr/include/uv.h
+  [nghttp2-client]=/usr/bin/h2load
 )
 
 missing=()
