@@ -69,26 +69,27 @@ void DetectingConnection::on_error(const Error& error) {
   close(net::CloseMode::kNoFlush);
 }
 
+template <class Server>
+void DetectingConnection::hand_to_server() {
+  handed_off_ = true;
+  TcpMeter meter(worker_.metrics().tcp(direction_, Peer::kSrc, TlsLabel::kFalse), *tcp_);
+  MeteredSocket socket{std::move(tcp_), std::move(meter)};
+  // The server connection owns itself from here (it frees itself when its socket closes).
+  auto* server = new Server(worker_, direction_, std::move(socket), target_);
+  server->start(std::move(peeked_));
+  release();
+}
+
 void DetectingConnection::decide(Protocol protocol) {
   if (handed_off_ || tcp_->closing()) return;
   timer_.disarm();
   tcp_->read_stop();
   if (protocol == Protocol::kHttp1) {
-    handed_off_ = true;
-    TcpMeter meter(worker_.metrics().tcp(direction_, Peer::kSrc, TlsLabel::kFalse), *tcp_);
-    MeteredSocket socket{std::move(tcp_), std::move(meter)};
-    auto* server = new Http1ServerConnection(worker_, direction_, std::move(socket), target_);
-    server->start(std::move(peeked_));
-    release();
+    hand_to_server<Http1ServerConnection>();
     return;
   }
   if (protocol == Protocol::kHttp2) {
-    handed_off_ = true;
-    TcpMeter meter(worker_.metrics().tcp(direction_, Peer::kSrc, TlsLabel::kFalse), *tcp_);
-    MeteredSocket socket{std::move(tcp_), std::move(meter)};
-    auto* server = new Http2ServerConnection(worker_, direction_, std::move(socket), target_);
-    server->start(std::move(peeked_));
-    release();
+    hand_to_server<Http2ServerConnection>();
     return;
   }
   // TLS is relayed as bytes until the proxy terminates it itself.

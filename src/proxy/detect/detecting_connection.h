@@ -32,6 +32,9 @@ class DetectingConnection final : public ProxyConnection, private net::TcpConnec
   void on_error(const Error& error) override;
   void on_closed() override;
 
+  // HTTP/1 or HTTP/2: the socket and the bytes read so far go to a server connection.
+  template <class Server>
+  void hand_to_server();
   void decide(Protocol protocol);
   void close(net::CloseMode mode);
 
