@@ -41,11 +41,17 @@ void Http1UpstreamStream::write_head(const http::RequestHead& head, bool end_str
   if (chunked_) h1::append_field(out_, "Transfer-Encoding", "chunked");
   h1::end_head(out_);
   conn_->tcp().write(out_);
-  if (end_stream) conn_->request_complete();
+  if (end_stream) end_request();
+}
+
+void Http1UpstreamStream::end_request() {
+  if (request_done_) return;
+  request_done_ = true;
+  conn_->request_complete();
 }
 
 void Http1UpstreamStream::send_data(buffer::Slice data, bool end_stream) {
-  if (conn_ == nullptr) return;
+  if (conn_ == nullptr || request_done_) return;
   if (!data.empty()) {
     if (chunked_) {
       h1::append_chunk(out_, std::move(data));
@@ -56,18 +62,18 @@ void Http1UpstreamStream::send_data(buffer::Slice data, bool end_stream) {
   if (end_stream) {
     if (chunked_) h1::append_last_chunk(out_, http::HeaderMap());
     conn_->tcp().write(out_);
-    conn_->request_complete();
+    end_request();
     return;
   }
   conn_->tcp().write(out_);
 }
 
 void Http1UpstreamStream::send_trailers(const http::HeaderMap& trailers) {
-  if (conn_ == nullptr) return;
+  if (conn_ == nullptr || request_done_) return;
   // Trailers travel only in a chunked body (RFC 9112 §7.1.2); with a length they are dropped.
   if (chunked_) h1::append_last_chunk(out_, trailers);
   conn_->tcp().write(out_);
-  conn_->request_complete();
+  end_request();
 }
 
 size_t Http1UpstreamStream::queued_bytes() const {

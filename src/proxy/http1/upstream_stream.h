@@ -55,7 +55,8 @@ class Http1UpstreamStream final : public UpstreamStream, private UpstreamConnect
   bool head_request_ = false;
   bool idempotent_ = false;
   bool response_started_ = false;
-  size_t unconsumed_ = 0;  // response bytes handed on, not yet consumed
+  bool request_done_ = false;  // the whole request is written
+  size_t unconsumed_ = 0;      // response bytes handed on, not yet consumed
 };
 
 }  // namespace lmesh::proxy

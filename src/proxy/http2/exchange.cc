@@ -134,11 +134,13 @@ void Http2Exchange::open_upstream() {
     request_forwarded_ += piece.size();
     upstream_->send_data(std::move(piece), false);
   }
+  request_end_sent_ = end;
   if (request_ended_ && !end) end_request_upstream();
   server_.response_deadlines().add(*this);
 }
 
 void Http2Exchange::end_request_upstream() {
+  request_end_sent_ = true;
   if (request_trailers_) {
     upstream_->send_trailers(*request_trailers_);
   } else {
@@ -170,8 +172,9 @@ void Http2Exchange::on_request_trailers(const http::HeaderMap& trailers) {
 }
 
 void Http2Exchange::on_request_end() {
+  // After a head with END_STREAM this comes too, with the end already sent upstream.
   request_ended_ = true;
-  if (upstream_ != nullptr) end_request_upstream();
+  if (upstream_ != nullptr && !request_end_sent_) end_request_upstream();
 }
 
 void Http2Exchange::on_upstream_request_sent() {

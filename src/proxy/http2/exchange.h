@@ -90,7 +90,8 @@ class Http2Exchange final : public event::DeferredDeletable,
   // Request: what arrived before the upstream stream existed, and window accounting.
   buffer::Buffer early_body_;
   std::optional<http::HeaderMap> request_trailers_;
-  bool request_ended_ = false;
+  bool request_ended_ = false;      // the client's side of the stream is complete
+  bool request_end_sent_ = false;   // ... and the upstream stream has been told
   uint64_t request_forwarded_ = 0;  // bytes handed to the upstream stream
   uint64_t request_returned_ = 0;   // of those, given back to the client
 
