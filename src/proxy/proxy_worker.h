@@ -12,10 +12,10 @@
 #include "common/net/listener.h"
 #include "proxy/config.h"
 #include "proxy/direction.h"
-#include "proxy/http1/upstream_pool.h"
-#include "proxy/http2/client_pool.h"
 #include "proxy/log_limiter.h"
 #include "proxy/proxy_metrics.h"
+#include "proxy/upstream/http1_pool.h"
+#include "proxy/upstream/http2_pool.h"
 
 namespace lmesh::proxy {
 

@@ -3,9 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include "common/http/h1/encoder.h"
-#include "proxy/http2/upstream_stream.h"
 #include "proxy/opaque/tcp_relay.h"
 #include "proxy/proxy_worker.h"
+#include "proxy/upstream/http2_stream.h"
 
 namespace lmesh::proxy {
 namespace h1 = http::h1;

@@ -21,12 +21,12 @@
 #include "common/net/resolver.h"
 #include "common/net/tcp_connection.h"
 #include "proxy/direction.h"
-#include "proxy/http1/upstream_connection.h"
 #include "proxy/proxy_connection.h"
 #include "proxy/proxy_metrics.h"
 #include "proxy/routing.h"
 #include "proxy/tcp_meter.h"
-#include "proxy/upstream_stream.h"
+#include "proxy/upstream/http1_connection.h"
+#include "proxy/upstream/stream.h"
 
 namespace lmesh::proxy {
 

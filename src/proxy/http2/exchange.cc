@@ -4,11 +4,11 @@
 
 #include <charconv>
 
-#include "proxy/http1/upstream_stream.h"
 #include "proxy/http2/server_connection.h"
-#include "proxy/http2/upstream_stream.h"
 #include "proxy/proxy_worker.h"
 #include "proxy/routing.h"
+#include "proxy/upstream/http1_stream.h"
+#include "proxy/upstream/http2_stream.h"
 
 namespace lmesh::proxy {
 namespace h2 = http::h2;

@@ -24,7 +24,7 @@
 #include "common/http/h2/session.h"
 #include "common/net/resolver.h"
 #include "proxy/proxy_metrics.h"
-#include "proxy/upstream_stream.h"
+#include "proxy/upstream/stream.h"
 
 namespace lmesh::proxy {
 

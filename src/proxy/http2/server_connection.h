@@ -18,7 +18,7 @@
 #include "common/http/h2/session.h"
 #include "common/net/tcp_connection.h"
 #include "proxy/direction.h"
-#include "proxy/http2/keepalive.h"
+#include "proxy/http2_keepalive.h"
 #include "proxy/proxy_connection.h"
 #include "proxy/proxy_metrics.h"
 #include "proxy/routing.h"

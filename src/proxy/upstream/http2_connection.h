@@ -19,10 +19,10 @@
 #include "common/net/socket_address.h"
 #include "common/net/tcp_connection.h"
 #include "proxy/config.h"
-#include "proxy/http2/keepalive.h"
+#include "proxy/http2_keepalive.h"
 #include "proxy/proxy_metrics.h"
 #include "proxy/tcp_meter.h"
-#include "proxy/upstream_stream.h"
+#include "proxy/upstream/stream.h"
 
 namespace lmesh::proxy {
 

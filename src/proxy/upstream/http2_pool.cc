@@ -1,4 +1,4 @@
-#include "proxy/http2/client_pool.h"
+#include "proxy/upstream/http2_pool.h"
 
 #include <vector>
 

@@ -1,4 +1,4 @@
-#include "proxy/http2/keepalive.h"
+#include "proxy/http2_keepalive.h"
 
 namespace lmesh::proxy {
 

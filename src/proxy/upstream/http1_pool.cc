@@ -1,4 +1,4 @@
-#include "proxy/http1/upstream_pool.h"
+#include "proxy/upstream/http1_pool.h"
 
 #include <algorithm>
 #include <cassert>

@@ -10,8 +10,8 @@
 #include "common/event/worker.h"
 #include "common/net/socket_address.h"
 #include "proxy/config.h"
-#include "proxy/http1/upstream_connection.h"
 #include "proxy/proxy_metrics.h"
+#include "proxy/upstream/http1_connection.h"
 
 namespace lmesh::proxy {
 

@@ -1,8 +1,8 @@
-#include "proxy/http2/client_connection.h"
+#include "proxy/upstream/http2_connection.h"
 
 #include <spdlog/spdlog.h>
 
-#include "proxy/http2/client_pool.h"
+#include "proxy/upstream/http2_pool.h"
 
 namespace lmesh::proxy {
 namespace h2 = http::h2;

@@ -14,8 +14,8 @@
 #include "common/event/worker.h"
 #include "common/net/socket_address.h"
 #include "proxy/config.h"
-#include "proxy/http2/client_connection.h"
 #include "proxy/proxy_metrics.h"
+#include "proxy/upstream/http2_connection.h"
 
 namespace lmesh::proxy {
 

@@ -1,8 +1,8 @@
-#include "proxy/http1/upstream_connection.h"
+#include "proxy/upstream/http1_connection.h"
 
 #include <spdlog/spdlog.h>
 
-#include "proxy/http1/upstream_pool.h"
+#include "proxy/upstream/http1_pool.h"
 
 namespace lmesh::proxy {
 namespace {

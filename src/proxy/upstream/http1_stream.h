@@ -12,8 +12,8 @@
 
 #include "common/buffer/buffer.h"
 #include "common/net/socket_address.h"
-#include "proxy/http1/upstream_pool.h"
-#include "proxy/upstream_stream.h"
+#include "proxy/upstream/http1_pool.h"
+#include "proxy/upstream/stream.h"
 
 namespace lmesh::proxy {
 

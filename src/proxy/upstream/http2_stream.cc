@@ -1,4 +1,4 @@
-#include "proxy/http2/upstream_stream.h"
+#include "proxy/upstream/http2_stream.h"
 
 namespace lmesh::proxy {
 

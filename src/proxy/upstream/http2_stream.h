@@ -8,8 +8,8 @@
 
 #include "common/http/h2/stream.h"
 #include "common/net/socket_address.h"
-#include "proxy/http2/client_pool.h"
-#include "proxy/upstream_stream.h"
+#include "proxy/upstream/http2_pool.h"
+#include "proxy/upstream/stream.h"
 
 namespace lmesh::proxy {
 

@@ -1,4 +1,4 @@
-#include "proxy/http1/upstream_stream.h"
+#include "proxy/upstream/http1_stream.h"
 
 #include "common/http/h1/encoder.h"
 
