@@ -391,3 +391,19 @@ def test_no_response_head_in_time_is_504_or_deadline_exceeded(proxy_factory, ser
     assert c.responses[fine].status == 200
     c.close()
     proxy.wait_metric("http_errors_total", 4, direction="outbound", reason="upstream_timeout")
+
+
+def test_streams_over_the_concurrency_limit_are_refused_not_fatal(h2_proxy, h2_upstream):
+    # The proxy allows 100 concurrent streams per client connection. 130 sent before its
+    # SETTINGS could arrive: 100 are served, the rest refused with REFUSED_STREAM (safe to
+    # retry, RFC 9113 §8.7), and the connection carries on.
+    c = H2Client(h2_proxy.outbound)
+    sids = [c.request("/slow") for _ in range(130)]
+    c.pump(lambda: all(c.responses[s].ended or c.responses[s].reset_code for s in sids),
+           timeout=15)
+    served = [s for s in sids if c.responses[s].status == 200 and c.responses[s].ended]
+    refused = [s for s in sids if c.responses[s].reset_code == h2.errors.ErrorCodes.REFUSED_STREAM]
+    assert len(served) == 100 and len(refused) == 30
+    assert c.get("/").status == 200
+    c.close()
+    h2_proxy.wait_metric("http_errors_total", 30, direction="outbound", reason="stream_refused")
