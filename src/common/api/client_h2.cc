@@ -1,7 +1,5 @@
 #include "common/api/client_h2.h"
 
-#include <spdlog/spdlog.h>
-
 namespace lmesh::api {
 namespace h2 = http::h2;
 
