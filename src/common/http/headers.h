@@ -94,7 +94,6 @@ class HeaderMap {
     uint32_t name_offset, name_length, value_offset, value_length;
     FieldName kind;
   };
-  static constexpr size_t kTypicalFields = 12;
   std::string arena_;
   std::vector<Entry> entries_;
   bool has_connection_ = false;

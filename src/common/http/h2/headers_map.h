@@ -23,10 +23,6 @@ namespace lmesh::http::h2 {
 // is submitted, so the list and the head it points into only have to outlive that call.
 class NvList {
  public:
-  // Room for a typical head up front: a list lives for one submit call, and growing it from
-  // empty reallocated four times per head.
-  NvList() { entries_.reserve(16); }
-
   // Both views must outlive the submit call. Names need not be lower-case: nghttp2 lower-cases
   // them when it copies the list (nghttp2_nv_array_copy), as RFC 9113 §8.2.1 requires of what
   // goes on the wire. (A test checks that HTTP/1-cased names arrive lower-cased.)
