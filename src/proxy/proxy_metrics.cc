@@ -25,6 +25,12 @@ const ProxyErrorInfo& info(ProxyError e) {
   return kInfo[static_cast<size_t>(e)];
 }
 
+bool client_caused(ProxyError e) {
+  return e == ProxyError::kMalformed || e == ProxyError::kHeaderTooLarge ||
+         e == ProxyError::kHeaderTimeout || e == ProxyError::kNoDestination ||
+         e == ProxyError::kUnsupported;
+}
+
 ProxyMetrics::ProxyMetrics()
     : request_total_(registry_.counter("request_total", "Requests received",
                                        {"direction", "authority", "tls"})),

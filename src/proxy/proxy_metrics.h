@@ -43,6 +43,9 @@ struct ProxyErrorInfo {
   std::string_view metric;  // value of the reason label
 };
 const ProxyErrorInfo& info(ProxyError e);
+// The client's fault (a bad or slow request), not the upstream's: logged at info, not warn,
+// and the connection it came on cannot be trusted further.
+bool client_caused(ProxyError e);
 
 struct TcpMetrics {
   metrics::Counter* open_total;

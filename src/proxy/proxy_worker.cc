@@ -35,6 +35,18 @@ Result<net::SocketAddress> ProxyWorker::listen(Direction direction,
   return bound;
 }
 
+void ProxyWorker::report_error(Direction direction, ProxyError reason,
+                               const net::SocketAddress& peer, const Error& cause,
+                               std::string_view via) {
+  metrics_.count_error(direction, reason);
+  uint64_t suppressed = 0;
+  if (!log_limiter_.allow(reason, uv_now(worker_.loop()), &suppressed)) return;
+  spdlog::log(client_caused(reason) ? spdlog::level::info : spdlog::level::warn,
+              "{} {} from {}{}: {}{}", to_string(direction), info(reason).header, peer.to_string(),
+              via, cause.describe(),
+              suppressed > 0 ? fmt::format(" ({} similar suppressed)", suppressed) : "");
+}
+
 void ProxyWorker::on_accept(Direction direction, uv_stream_t* server) {
   // The detecting connection owns itself from here: it frees itself when its socket closes.
   auto* conn = new DetectingConnection(*this, direction);

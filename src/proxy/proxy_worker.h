@@ -45,6 +45,11 @@ class ProxyWorker {
   }
   bool draining() const { return draining_; }
   LogLimiter& log_limiter() { return log_limiter_; }
+  // A request the proxy answered or ended itself: counted in http_errors_total and logged,
+  // rate-limited per reason (info when the client caused it, warn otherwise). `via` tells
+  // the protocol apart in the line (e.g. " (HTTP/2)").
+  void report_error(Direction direction, ProxyError reason, const net::SocketAddress& peer,
+                    const Error& cause, std::string_view via = {});
 
   // Loop thread. Stops accepting and asks every connection to finish; on_drained runs once
   // none is left.

@@ -65,16 +65,11 @@ class H1Connection::H1Response final : public Response {
 
   bool open() const override { return conn_ != nullptr && !ended_; }
   bool streaming() const { return streaming_ && !ended_; }
-  void on_close(std::function<void()> fn) override { on_close_ = std::move(fn); }
 
   // The connection is going away.
   void connection_closed() {
     conn_ = nullptr;
-    if (!ended_ && on_close_) {
-      auto fn = std::move(on_close_);
-      on_close_ = nullptr;
-      fn();
-    }
+    client_gone(ended_);
   }
 
  private:
@@ -101,7 +96,6 @@ class H1Connection::H1Response final : public Response {
   bool head_sent_ = false;
   bool streaming_ = false;
   bool ended_ = false;
-  std::function<void()> on_close_;
 };
 
 H1Connection::H1Connection(Server& server, uint64_t id, std::unique_ptr<net::TcpConnection> tcp,

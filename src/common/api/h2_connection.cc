@@ -57,16 +57,11 @@ class H2Connection::H2Response final : public Response {
   }
 
   bool open() const override { return conn_ != nullptr && !ended_; }
-  void on_close(std::function<void()> fn) override { on_close_ = std::move(fn); }
 
   // The stream is over (finished, reset by the client, or the connection went away).
   void stream_closed() {
     conn_ = nullptr;
-    if (!ended_ && on_close_) {
-      auto fn = std::move(on_close_);
-      on_close_ = nullptr;
-      fn();
-    }
+    client_gone(ended_);
   }
 
  private:
@@ -86,7 +81,6 @@ class H2Connection::H2Response final : public Response {
   bool head_sent_ = false;
   bool streaming_ = false;
   bool ended_ = false;
-  std::function<void()> on_close_;
 };
 
 H2Connection::H2Connection(Server& server, uint64_t id, std::unique_ptr<net::TcpConnection> tcp,

@@ -12,6 +12,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace lmesh::api {
 
@@ -34,7 +35,19 @@ class Response {
 
   virtual bool open() const = 0;
   // Runs once when the client goes away before the response has ended.
-  virtual void on_close(std::function<void()> fn) = 0;
+  void on_close(std::function<void()> fn) { on_close_ = std::move(fn); }
+
+ protected:
+  // From the transport: the client is gone. Runs the on_close callback, once, unless the
+  // response had already ended.
+  void client_gone(bool ended) {
+    if (ended || !on_close_) return;
+    auto fn = std::exchange(on_close_, nullptr);
+    fn();
+  }
+
+ private:
+  std::function<void()> on_close_;
 };
 
 }  // namespace lmesh::api

@@ -19,12 +19,6 @@ bool replayable(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE";
 }
 
-bool client_caused(ProxyError e) {
-  return e == ProxyError::kMalformed || e == ProxyError::kHeaderTooLarge ||
-         e == ProxyError::kHeaderTimeout || e == ProxyError::kNoDestination ||
-         e == ProxyError::kUnsupported;
-}
-
 }  // namespace
 
 Http1ServerConnection::Http1ServerConnection(ProxyWorker& worker, Direction direction,
@@ -499,18 +493,8 @@ void Http1ServerConnection::enter_idle() {
 
 // ---- errors: the one place a failure becomes an HTTP response ----
 
-void Http1ServerConnection::log_error(ProxyError reason, const Error& cause) {
-  uint64_t suppressed = 0;
-  if (!worker_.log_limiter().allow(reason, uv_now(worker_.worker().loop()), &suppressed)) return;
-  auto level = client_caused(reason) ? spdlog::level::info : spdlog::level::warn;
-  spdlog::log(level, "{} {} from {}: {}{}", to_string(direction_), info(reason).header,
-              downstream_.tcp->peer().to_string(), cause.describe(),
-              suppressed > 0 ? fmt::format(" ({} similar suppressed)", suppressed) : "");
-}
-
 void Http1ServerConnection::respond_error(ProxyError reason, const Error& cause) {
-  worker_.metrics().count_error(direction_, reason);
-  log_error(reason, cause);
+  worker_.report_error(direction_, reason, downstream_.tcp->peer(), cause);
   if (upstream_ != nullptr) std::exchange(upstream_, nullptr)->detach();
   if (mesh_ != nullptr) mesh_->cancel();
   retire_mesh_stream();

@@ -102,7 +102,6 @@ class Http1ServerConnection final : public ProxyConnection,
   void close(net::CloseMode mode);
   void enter_idle();
   void on_deadline();
-  void log_error(ProxyError reason, const Error& cause);
   bool retry_allowed(ProxyError reason) const;
 
   Direction direction_;

@@ -35,10 +35,6 @@ std::optional<uint32_t> grpc_status(const http::HeaderMap& fields) {
   return code;
 }
 
-bool client_caused(ProxyError e) {
-  return e == ProxyError::kNoDestination || e == ProxyError::kUnsupported;
-}
-
 }  // namespace
 
 Http2Exchange::Http2Exchange(Http2ServerConnection& server, h2::Stream& downstream)
@@ -267,14 +263,7 @@ void Http2Exchange::respond_error(ProxyError reason, const Error& cause) {
   upstream_done_ = true;
   detach_upstream();
   ProxyWorker& worker = server_.proxy_worker();
-  worker.metrics().count_error(server_.direction(), reason);
-  uint64_t suppressed = 0;
-  if (worker.log_limiter().allow(reason, uv_now(worker.worker().loop()), &suppressed)) {
-    spdlog::log(client_caused(reason) ? spdlog::level::info : spdlog::level::warn,
-                "{} {} from {} (HTTP/2): {}{}", to_string(server_.direction()), info(reason).header,
-                server_.peer().to_string(), cause.describe(),
-                suppressed > 0 ? fmt::format(" ({} similar suppressed)", suppressed) : "");
-  }
+  worker.report_error(server_.direction(), reason, server_.peer(), cause, " (HTTP/2)");
   if (downstream_ == nullptr) return;
   if (response_started_) {
     // Part of the response is out: only a reset tells the client the rest is missing.
