@@ -23,7 +23,11 @@ constexpr size_t kMaxIovecs = 64;
 }  // namespace
 
 TcpConnection::TcpConnection(event::Worker& worker, Handler& handler, WatermarkLimits limits)
-    : worker_(worker), handler_(&handler), limits_(limits), queued_(worker.chunks()) {
+    : worker_(worker),
+      handler_(&handler),
+      limits_(limits),
+      queued_(worker.chunks()),
+      plain_out_(worker.chunks()) {
   [[maybe_unused]] int rc = tcp_.init(uv_tcp_init, worker.loop());
   assert(rc == 0);
   tcp_.get()->data = this;
@@ -66,7 +70,77 @@ void TcpConnection::on_connect_cb(uv_connect_t* req, int status) {
   self->connected_ = true;
   self->peer_ = self->peer_address();
   uv_tcp_nodelay(self->tcp_.get(), 1);
+  if (self->layer_ != nullptr) {
+    // Connected means secured: on_connected() waits for the handshake (on_layer_read).
+    size_t before = self->queued_.size();
+    auto started = self->layer_->start(self->queued_);
+    self->account_queued(before);
+    if (!started) {
+      self->handler_->on_error(started.error());
+      return;
+    }
+    self->read_start();
+    return;
+  }
   self->handler_->on_connected();
+}
+
+Result<void> TcpConnection::set_transport_layer(std::unique_ptr<TransportLayer> layer,
+                                                std::string_view received) {
+  assert(layer_ == nullptr);
+  if (received.empty()) {
+    layer_ = std::move(layer);
+    return {};
+  }
+  // A server's first step: nothing has been written to this socket yet, so on failure
+  // dropping what the layer produced (an alert) leaves the connection untouched.
+  assert(queued_.empty() && !write_in_flight_);
+  buffer::Buffer plaintext(worker_.chunks());
+  auto ok = layer->on_wire(received, plaintext, queued_);
+  if (ok && !plaintext.empty()) {
+    ok = fail(ErrorCode::kProtocol, "application data before the handshake finished");
+  }
+  if (!ok) {
+    queued_.clear();
+    return ok;
+  }
+  layer_ = std::move(layer);
+  account_queued(0);
+  return {};
+}
+
+void TcpConnection::account_queued(size_t before) {
+  if (queued_.size() == before) return;
+  queued_bytes_ += queued_.size() - before;
+  after_queueing();
+}
+
+void TcpConnection::on_layer_read(buffer::Slice wire) {
+  buffer::Buffer plaintext(worker_.chunks());
+  bool was_established = layer_->established();
+  size_t before = queued_.size();
+  auto ok = layer_->on_wire(wire.view(), plaintext, queued_);
+  wire = buffer::Slice();
+  account_queued(before);
+  if (!ok) {
+    read_stop();
+    handler_->on_error(ok.error());
+    return;
+  }
+  if (!was_established && layer_->established()) {
+    // What the handler wrote during the handshake can be sealed now.
+    if (!plain_out_.empty()) worker_.at_batch_end(*this);
+    handler_->on_connected();
+  }
+  // The handler may close, or hand the connection to another handler, between slices.
+  for (size_t i = 0; i < plaintext.slice_count() && state_ == State::kOpen; ++i) {
+    handler_->on_read(plaintext.slice(i).share());
+  }
+  if (layer_->peer_closed() && !layer_eof_delivered_ && state_ == State::kOpen) {
+    layer_eof_delivered_ = true;
+    read_stop();
+    handler_->on_eof();
+  }
 }
 
 void TcpConnection::read_start() {
@@ -96,6 +170,10 @@ void TcpConnection::on_read_cb(uv_stream_t* s, ssize_t nread, const uv_buf_t* bu
     chunk->fill = static_cast<uint32_t>(nread);
     self->bytes_read_ += static_cast<uint64_t>(nread);
     if (self->read_counter_ != nullptr) self->read_counter_->inc(static_cast<uint64_t>(nread));
+    if (self->layer_ != nullptr) {
+      self->on_layer_read(buffer::Slice(chunk, 0, static_cast<size_t>(nread)));
+      return;
+    }
     self->handler_->on_read(buffer::Slice(chunk, 0, static_cast<size_t>(nread)));
     return;
   }
@@ -103,6 +181,8 @@ void TcpConnection::on_read_cb(uv_stream_t* s, ssize_t nread, const uv_buf_t* bu
   if (self == nullptr || nread == 0) return;  // nread == 0 is EAGAIN
   self->reading_ = false;                     // libuv stops reading on EOF and on errors
   if (nread == UV_EOF) {
+    // After close_notify the handler has had its on_eof(); the FIN behind it adds nothing.
+    if (self->layer_eof_delivered_) return;
     // libuv reports POLLHUP after a short read as EOF, even when the peer sent a RST behind
     // its last bytes. The pending socket error tells the two apart: a reset peer is gone and
     // will read no answer, a half-closed one is still waiting for it.
@@ -129,22 +209,34 @@ void TcpConnection::write(buffer::Buffer& data) {
     return;
   }
   if (data.empty()) return;
-  queued_bytes_ += data.size();
-  queued_.append(std::move(data));
+  if (layer_ != nullptr) {
+    plain_out_.append(std::move(data));
+  } else {
+    queued_bytes_ += data.size();
+    queued_.append(std::move(data));
+  }
   after_queueing();
 }
 
 void TcpConnection::write(buffer::Slice data) {
   if (!accepting_writes() || data.empty()) return;
-  queued_bytes_ += data.size();
-  queued_.append(std::move(data));
+  if (layer_ != nullptr) {
+    plain_out_.append(std::move(data));
+  } else {
+    queued_bytes_ += data.size();
+    queued_.append(std::move(data));
+  }
   after_queueing();
 }
 
 void TcpConnection::write(std::string_view bytes) {
   if (!accepting_writes() || bytes.empty()) return;
-  queued_bytes_ += bytes.size();
-  queued_.append(bytes);
+  if (layer_ != nullptr) {
+    plain_out_.append(bytes);
+  } else {
+    queued_bytes_ += bytes.size();
+    queued_.append(bytes);
+  }
   after_queueing();
 }
 
@@ -162,8 +254,26 @@ void TcpConnection::on_batch_end() {
   flush();
 }
 
+void TcpConnection::seal_plaintext() {
+  if (layer_ == nullptr || !layer_->established()) return;
+  size_t before = queued_.size();
+  if (!plain_out_.empty() && !layer_->seal(plain_out_, queued_)) {
+    // Only a session that already failed refuses to seal; that failure reached the handler
+    // from the read side, and these bytes have nowhere to go.
+    plain_out_.clear();
+  }
+  // A FIN (shutdown or closing flush) is preceded by TLS's own end marker, so the peer can
+  // tell a finished stream from a truncated one.
+  if ((shutdown_wanted_ || state_ == State::kFlushing) && !close_notify_queued_) {
+    close_notify_queued_ = true;
+    layer_->close_notify(queued_);
+  }
+  queued_bytes_ += queued_.size() - before;
+}
+
 void TcpConnection::flush() {
   if (write_in_flight_ || state_ == State::kClosing || state_ == State::kClosed) return;
+  seal_plaintext();
   if (!queued_.empty() && connected_) {
     // The kernel usually takes everything at once: no request object, no extra loop turn.
     struct iovec iov[kMaxIovecs];
@@ -249,7 +359,7 @@ void TcpConnection::after_drained() {
     above_high_ = false;
     handler_->on_low_watermark();
   }
-  if (write_in_flight_ || !queued_.empty()) return;
+  if (write_in_flight_ || !queued_.empty() || !plain_out_.empty()) return;
   if (state_ == State::kFlushing) {
     finish_close(CloseMode::kFlush);
     return;
@@ -260,6 +370,10 @@ void TcpConnection::after_drained() {
 void TcpConnection::shutdown_write() {
   if (shutdown_wanted_ || state_ != State::kOpen) return;
   shutdown_wanted_ = true;
+  if (layer_ != nullptr) {
+    worker_.at_batch_end(*this);  // close_notify goes out before the FIN (seal_plaintext)
+    return;
+  }
   if (!write_in_flight_ && queued_.empty()) send_shutdown();
 }
 
@@ -277,6 +391,16 @@ void TcpConnection::close(CloseMode mode) {
   if (state_ == State::kClosing || state_ == State::kClosed) return;
   if (state_ == State::kFlushing && mode == CloseMode::kFlush) return;
   read_stop();
+  if (mode == CloseMode::kFlush && layer_ != nullptr) {
+    if (!layer_->established()) {
+      // Nothing unsealed can be delivered without the handshake, which needs reading.
+      finish_close(CloseMode::kNoFlush);
+      return;
+    }
+    state_ = State::kFlushing;
+    flush();  // seals what is left and adds close_notify; finishes the close when drained
+    return;
+  }
   if (mode == CloseMode::kFlush && (write_in_flight_ || !queued_.empty())) {
     state_ = State::kFlushing;
     return;
@@ -290,6 +414,7 @@ void TcpConnection::finish_close(CloseMode mode) {
   if (mode == CloseMode::kAbort && state_ == State::kOpen) flush();
   state_ = State::kClosing;
   queued_.clear();
+  plain_out_.clear();
   queued_bytes_ = 0;
   if (mode == CloseMode::kAbort && connected_) {
     tcp_.close_reset(&TcpConnection::on_handle_closed, this);

@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string_view>
 
 #include "common/buffer/buffer.h"
@@ -24,6 +25,7 @@
 #include "common/event/worker.h"
 #include "common/metrics/counter.h"
 #include "common/net/socket_address.h"
+#include "common/net/transport_layer.h"
 #include "common/result.h"
 
 namespace lmesh::net {
@@ -50,6 +52,8 @@ class TcpConnection final : private event::BatchEndTask {
     virtual void on_eof() = 0;
     // Connect, read or write failed; the connection is unusable and the owner should close it.
     virtual void on_error(const Error& error) = 0;
+    // The connection is ready for the handler's bytes: connected, and with a transport layer
+    // (TLS), its handshake done. An accepted connection with a layer gets it too.
     virtual void on_connected() {}
     virtual void on_high_watermark() {}
     virtual void on_low_watermark() {}
@@ -72,6 +76,15 @@ class TcpConnection final : private event::BatchEndTask {
   // before the connection is up are queued and sent once it is.
   Result<void> connect(const SocketAddress& address);
 
+  // From now on the handler reads and writes plaintext through `layer` (TLS). A client sets it
+  // before connect(): on_connected() then waits for the handshake. A server sets it on an
+  // accepted connection, handing over what detection already read (`received`, a complete
+  // first flight). An error from that first step leaves the connection as it was, without
+  // the layer and with nothing sent, so the caller may still relay the bytes untouched.
+  Result<void> set_transport_layer(std::unique_ptr<TransportLayer> layer,
+                                   std::string_view received = {});
+  TransportLayer* transport_layer() const { return layer_.get(); }
+
   void read_start();
   void read_stop();
   bool reading() const { return reading_; }
@@ -88,7 +101,7 @@ class TcpConnection final : private event::BatchEndTask {
 
   bool closing() const { return state_ != State::kOpen; }
   bool connected() const { return connected_; }
-  size_t write_queue_bytes() const { return queued_bytes_ + in_flight_bytes_; }
+  size_t write_queue_bytes() const { return queued_bytes_ + in_flight_bytes_ + plain_out_.size(); }
   bool above_high_watermark() const { return above_high_; }
   uint64_t bytes_read() const { return bytes_read_; }
   uint64_t bytes_written() const { return bytes_written_; }
@@ -119,6 +132,9 @@ class TcpConnection final : private event::BatchEndTask {
   bool accepting_writes() const;
   void after_queueing();
   void on_batch_end() override;
+  void on_layer_read(buffer::Slice wire);
+  void account_queued(size_t before);
+  void seal_plaintext();
   void flush();
   void after_drained();
   void account_written(size_t n);
@@ -138,6 +154,10 @@ class TcpConnection final : private event::BatchEndTask {
   bool shutdown_wanted_ = false;
   bool shutdown_sent_ = false;
   buffer::Buffer queued_;  // bytes not yet written nor handed to a uv_write
+  std::unique_ptr<TransportLayer> layer_;
+  buffer::Buffer plain_out_;  // with a layer: the handler's bytes, not yet sealed
+  bool close_notify_queued_ = false;
+  bool layer_eof_delivered_ = false;
   size_t queued_bytes_ = 0;
   size_t in_flight_bytes_ = 0;
   uint64_t bytes_read_ = 0;

@@ -1,0 +1,32 @@
+// The mesh's names for a workload identity (DESIGN.md "Identity"): a Kubernetes
+// ServiceAccount in a namespace, written as a DNS name and as a SPIFFE ID.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace lmesh::tls {
+
+inline constexpr std::string_view kTrustDomain = "cluster.local";
+
+struct ServiceAccountIdentity {
+  std::string ns;  // namespace
+  std::string sa;  // service account
+
+  // "<sa>.<ns>.serviceaccount.identity.lmesh.cluster.local"
+  std::string dns_name() const;
+  // "spiffe://cluster.local/ns/<ns>/sa/<sa>"
+  std::string spiffe_id() const;
+
+  // Parses a DNS identity name; nullopt if it is not one.
+  static std::optional<ServiceAccountIdentity> from_dns_name(std::string_view name);
+  // Parses "system:serviceaccount:<ns>:<sa>" (a TokenReview username).
+  static std::optional<ServiceAccountIdentity> from_k8s_username(std::string_view username);
+  // Parses "<ns>/<sa>" (the identity token file's notation).
+  static std::optional<ServiceAccountIdentity> from_slash_form(std::string_view ns_sa);
+
+  bool operator==(const ServiceAccountIdentity&) const = default;
+};
+
+}  // namespace lmesh::tls
