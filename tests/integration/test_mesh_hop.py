@@ -144,3 +144,16 @@ def test_slow_reader_stalls_the_upstream_behind_the_hop(mesh, upstream):
     client_side, server_side = mesh
     _slow_reader(client_side, upstream)
     _assert_memory_bounded(server_side, "a GiB to a slow reader through the hop")
+
+
+def test_an_idle_hop_connection_closes_after_the_pool_idle_timeout(proxy_factory, upstream):
+    # Regression: a stream's close was counted before it left the session, so the last
+    # stream's end never armed the idle deadline and hop connections stayed open forever.
+    server_side = proxy_factory(inbound_forward=hostport(upstream.addr))
+    peer = hostport(server_side.inbound)
+    client_side = proxy_factory(outbound_target=peer, meshed_endpoints=peer,
+                                pool_idle_timeout="200ms")
+    with HttpConn(client_side.outbound) as conn:
+        assert conn.request("GET", "/", [("Host", "svc")]).status == 200
+    client_side.wait_metric("tcp_open_connections", 0, timeout=5, direction="outbound", peer="dst")
+    server_side.wait_metric("tcp_open_connections", 0, timeout=5, direction="inbound", peer="src")

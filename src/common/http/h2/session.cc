@@ -159,6 +159,7 @@ void Session::finish_pending_closes() {
 void Session::finish_stream(Stream& stream, Http2ErrorCode code) {
   stream.closed();
   const StreamId id = stream.id();
+  ++finishing_streams_;
   if (!stream.announced_) {
     if (stream.rejected_) {
       handler_.on_stream_rejected(id, code, stream.reject_reason_);
@@ -177,6 +178,7 @@ void Session::finish_stream(Stream& stream, Http2ErrorCode code) {
     }
     handler_.on_stream_closed(stream);
   }
+  --finishing_streams_;
   remove_stream(id);
 }
 

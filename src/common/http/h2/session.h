@@ -173,7 +173,11 @@ class Session {
   void abandon();
 
   Stream* find_stream(StreamId id);
-  size_t stream_count() const { return streams_.size(); }
+  // Streams not yet closed. A stream being closed no longer counts, so a handler deciding in
+  // on_stream_closed() whether the connection went idle sees it gone.
+  size_t stream_count() const {
+    return streams_.size() > finishing_streams_ ? streams_.size() - finishing_streams_ : 0;
+  }
   // Queued body bytes over all streams.
   size_t queued_bytes() const { return queued_bytes_; }
   // Bytes the peer's windows let this side send now: on the stream (-1 if it is not open
@@ -208,6 +212,7 @@ class Session {
   buffer::ChunkPool& pool_;
   SessionConfig config_;
   std::unordered_map<StreamId, std::unique_ptr<Stream>> streams_;
+  size_t finishing_streams_ = 0;  // inside finish_stream()'s callbacks
 
  private:
   friend struct SessionCallbacks;
