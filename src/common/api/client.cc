@@ -19,8 +19,7 @@ namespace {
 
 constexpr size_t kMaxResponseHeadBytes = 64 << 10;
 
-std::string request_bytes(const Client& client, std::string_view method, std::string_view target,
-                          std::string_view body);
+std::string request_bytes(const Client& client, const ExchangeRequest& request);
 
 // One HTTP/1.1 request on its own connection. It frees itself once its socket has closed, so
 // its owner never waits: after the final event (complete or failed) or after cancel(), the
@@ -32,7 +31,7 @@ class H1Exchange final : public ClientExchange,
  public:
   static H1Exchange* start(Client& client, const Request& request, Events events) {
     auto* e = new H1Exchange(client, request.stream, std::move(events));
-    e->begin(request_bytes(client, request.method, request.target, request.body));
+    e->begin(request_bytes(client, request));
     return e;
   }
 
@@ -45,6 +44,7 @@ class H1Exchange final : public ClientExchange,
  private:
   H1Exchange(Client& client, bool stream, Events events)
       : client_(client),
+        worker_(client.worker()),
         stream_(stream),
         events_(std::move(events)),
         tcp_(client.worker(), static_cast<net::TcpConnection::Handler&>(*this)),
@@ -98,7 +98,8 @@ class H1Exchange final : public ClientExchange,
   void on_error(const Error& error) override { fail(error); }
 
   void on_closed() override {
-    client_.worker().defer_delete(std::unique_ptr<event::DeferredDeletable>(this));
+    // Not through client_: a cancelled exchange may finish closing after its Client is gone.
+    worker_.defer_delete(std::unique_ptr<event::DeferredDeletable>(this));
   }
 
   void on_head() override {
@@ -140,7 +141,8 @@ class H1Exchange final : public ClientExchange,
     tcp_.close(net::CloseMode::kNoFlush);
   }
 
-  Client& client_;
+  Client& client_;  // only until the final event or cancel(): the Client may go after those
+  event::Worker& worker_;
   bool stream_;
   Events events_;
   net::TcpConnection tcp_;
@@ -156,13 +158,18 @@ class H1Exchange final : public ClientExchange,
 
 namespace {
 
-std::string request_bytes(const Client& client, std::string_view method, std::string_view target,
-                          std::string_view body) {
+std::string request_bytes(const Client& client, const ExchangeRequest& request) {
+  std::string_view method = request.method;
+  std::string_view target = request.target;
+  std::string_view body = request.body;
   std::string out;
   out.reserve(128 + target.size() + body.size());
   out.append(method).append(" ").append(target).append(" HTTP/1.1\r\n");
   out.append("Host: ").append(client.server().to_string()).append("\r\n");
   out.append("Accept: application/json, application/x-ndjson\r\n");
+  for (const auto& [name, value] : request.headers) {
+    out.append(name).append(": ").append(value).append("\r\n");
+  }
   if (!body.empty() || method == "POST" || method == "PUT") {
     out.append("Content-Type: application/json\r\n");
     out.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
@@ -241,7 +248,7 @@ class WatchImpl final : public Watch {
   void open() {
     line_.clear();
     exchange_ =
-        client_.start(ExchangeRequest{"GET", target_, "", /*stream=*/true},
+        client_.start(ExchangeRequest{"GET", target_, "", /*stream=*/true, {}},
                       ExchangeEvents{[this](const http::ResponseHead& head) { on_head(head); },
                                      [this](buffer::Slice data) { on_body(data.view()); },
                                      [this] { ended(Error(ErrorCode::kClosed, "stream ended")); },
@@ -315,10 +322,12 @@ ClientExchange* Client::start(const ExchangeRequest& request, ExchangeEvents eve
 }
 
 std::unique_ptr<Call> Client::request(std::string method, std::string target, std::string body,
-                                      std::function<void(Result<ClientResponse>)> done) {
-  return std::make_unique<CallImpl>(
-      *this, ExchangeRequest{std::move(method), std::move(target), std::move(body), false},
-      std::move(done));
+                                      std::function<void(Result<ClientResponse>)> done,
+                                      RequestHeaders headers) {
+  return std::make_unique<CallImpl>(*this,
+                                    ExchangeRequest{std::move(method), std::move(target),
+                                                    std::move(body), false, std::move(headers)},
+                                    std::move(done));
 }
 
 std::unique_ptr<Watch> Client::watch(std::string target, WatchCallbacks callbacks) {

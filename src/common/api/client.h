@@ -15,6 +15,8 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/event/worker.h"
 #include "common/net/socket_address.h"
@@ -33,6 +35,10 @@ struct ClientOptions {
   std::chrono::milliseconds backoff_max{10'000};
   size_t max_response_bytes = 4 << 20;  // whole responses; a watch's lines have the same cap
 };
+
+// Extra request header fields (name, value), e.g. {"authorization", "Bearer ..."}. Names are
+// lowercase (HTTP/2 requires it); values must not contain CR or LF, which the caller checks.
+using RequestHeaders = std::vector<std::pair<std::string, std::string>>;
 
 struct ClientResponse {
   int status = 0;
@@ -75,7 +81,8 @@ class Client {
   Client& operator=(const Client&) = delete;
 
   std::unique_ptr<Call> request(std::string method, std::string target, std::string body,
-                                std::function<void(Result<ClientResponse>)> done);
+                                std::function<void(Result<ClientResponse>)> done,
+                                RequestHeaders headers = {});
   std::unique_ptr<Watch> watch(std::string target, WatchCallbacks callbacks);
 
   event::Worker& worker() const { return worker_; }

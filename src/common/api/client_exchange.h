@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/api/client.h"
 #include "common/buffer/slice.h"
 #include "common/http/message.h"
 #include "common/result.h"
@@ -26,7 +27,8 @@ struct ExchangeRequest {
   std::string method;
   std::string target;
   std::string body;
-  bool stream = false;  // a watch: no deadline once the head has come
+  bool stream = false;     // a watch: no deadline once the head has come
+  RequestHeaders headers;  // extra fields, e.g. Authorization
 };
 
 class ClientExchange {

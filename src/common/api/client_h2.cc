@@ -21,6 +21,7 @@ class H2Transport::H2Exchange final : public ClientExchange, public event::Defer
     head.authority = transport_->client_.server().to_string();
     head.scheme = "http";
     head.headers.add("accept", "application/json, application/x-ndjson");
+    for (const auto& [name, value] : request.headers) head.headers.add(name, value);
     bool has_body = !request.body.empty() || request.method == "POST" || request.method == "PUT";
     if (has_body) {
       head.headers.add("content-type", "application/json");

@@ -181,6 +181,7 @@ void H1Connection::dispatch() {
   dispatching_ = true;
   if (body_too_large_) {
     // The rest of an oversized body is not worth reading: answer and close.
+    if (server_.options().on_body_too_large) server_.options().on_body_too_large(req.target);
     current_->error(
         413, "request too large",
         "bodies are limited to " + std::to_string(server_.options().max_body_bytes) + " bytes");

@@ -165,6 +165,9 @@ void H2Connection::on_stream_end(h2::Stream& stream) {
 void H2Connection::dispatch(h2::Stream& stream, Request& request) {
   std::shared_ptr<Response> response = request.response;
   if (request.too_large) {
+    if (server_.options().on_body_too_large) {
+      server_.options().on_body_too_large(stream.request().target);
+    }
     response->error(
         413, "request too large",
         "bodies are limited to " + std::to_string(server_.options().max_body_bytes) + " bytes");

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "common/api/request.h"
@@ -29,6 +30,9 @@ struct ServerOptions {
   size_t max_body_bytes = 1 << 20;                 // larger bodies get 413
   size_t max_head_bytes = 16 << 10;                // larger heads get 431
   std::chrono::milliseconds idle_timeout{60'000};  // idle keep-alive connections close
+  // Runs with the request target when a body is refused with 413 (no handler sees such a
+  // request), so that a service can count the refusal in its own metrics.
+  std::function<void(std::string_view target)> on_body_too_large;
 };
 
 class Server {

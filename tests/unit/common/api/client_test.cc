@@ -240,6 +240,37 @@ TEST_CASE("a watch keeps retrying while the server is away, and stops when told 
   CHECK(opens == 1);  // told to stop: no reconnect
 }
 
+// Regression: a cancelled HTTP/1.1 call finishes closing its socket on a later loop turn; it
+// used to reach its Client then (to defer its own deletion), after the Client was gone.
+TEST_CASE("a Client may go right after cancelling an HTTP/1.1 call in flight", "[api][client]") {
+  Fixture f;
+  std::shared_ptr<Response> held;  // the server takes the request and never answers
+  f.server->route("GET", "/v1/slow",
+                  [&](const Request&, std::shared_ptr<Response> r) { held = std::move(r); });
+  auto client = std::make_unique<Client>(f.w, f.listen(), fast_options(ClientProtocol::kHttp1));
+  bool called = false;
+  auto call =
+      client->request("GET", "/v1/slow", "", [&](Result<ClientResponse>) { called = true; });
+  std::unique_ptr<event::Timer> poll;
+  std::function<void()> check = [&] {
+    if (held == nullptr) {
+      poll->arm(1ms);
+      return;
+    }
+    call.reset();    // cancels: the socket closes on a later turn
+    client.reset();  // ... after the Client is gone
+    f.stop();
+  };
+  poll = std::make_unique<event::Timer>(f.w.loop(), [&] { check(); });
+  poll->arm(1ms);
+  f.run([&] {
+    poll.reset();
+    held.reset();
+  });
+  REQUIRE(!f.timed_out);
+  CHECK(!called);
+}
+
 TEST_CASE("backoff is full jitter under an exponential ceiling", "[api][client]") {
   event::Worker w(0);
   ClientOptions o;
