@@ -1,0 +1,12 @@
+// Every top-level `lmesh` subcommand, one file each. To add one: write `int run_x(Args)` in
+// x_command.cc, declare it here, add a row to kCommands in main.cc and the file to meson.build.
+#pragma once
+
+#include "cli/command.h"
+
+namespace lmesh::cli {
+
+int run_version(Args args);   // version_command.cc
+int run_identity(Args args);  // identity_command.cc: `identity init`
+
+}  // namespace lmesh::cli

@@ -1,0 +1,20 @@
+// lmesh: the command-line tool. See README.md in this directory.
+#include <string>
+#include <vector>
+
+#include "cli/command.h"
+#include "cli/commands.h"
+
+namespace {
+
+constexpr lmesh::cli::Command kCommands[] = {
+    {"identity", "manage the mesh's certificate authority (init)", &lmesh::cli::run_identity},
+    {"version", "print the version", &lmesh::cli::run_version},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  return lmesh::cli::dispatch("lmesh", kCommands, args);
+}
