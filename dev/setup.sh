@@ -9,6 +9,8 @@ packages=(
   # the product's libraries (see ../shared/DEPS.md)
   libuv1-dev android-libboringssl-dev node-llhttp libnghttp2-dev nlohmann-json3-dev
   libspdlog-dev libfmt-dev catch2
+  # the -Dtls=openssl variant, compiled in CI
+  libssl-dev
   # tests: real clients and peers, network namespaces, formatting
   python3 python3-pytest python3-h2 python3-grpcio curl nghttp2-client nghttp2-server iproute2
   iptables util-linux clang-format

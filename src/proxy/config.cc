@@ -66,17 +66,41 @@ Result<void> set_ports(std::vector<uint16_t>& out, std::string_view v) {
   return {};
 }
 
-Result<void> set_addresses(std::vector<net::SocketAddress>& out, std::string_view v) {
-  std::vector<net::SocketAddress> addresses;
+// "HOST:PORT[=IDENTITY],..."
+Result<void> set_meshed_endpoints(std::vector<MeshedEndpoint>& out, std::string_view v) {
+  std::vector<MeshedEndpoint> endpoints;
   while (!v.empty()) {
     auto comma = v.find(',');
     std::string_view item = v.substr(0, comma);
     v = comma == std::string_view::npos ? std::string_view() : v.substr(comma + 1);
+    auto eq = item.find('=');
     std::optional<net::SocketAddress> a;
-    if (auto ok = set_optional_address(a, item); !ok) return ok;
-    addresses.push_back(*a);
+    if (auto ok = set_optional_address(a, item.substr(0, eq)); !ok) return ok;
+    MeshedEndpoint e{*a, {}};
+    if (eq != std::string_view::npos) {
+      e.identity = std::string(item.substr(eq + 1));
+      if (e.identity.empty()) return fail(ErrorCode::kInvalidArgument, "empty identity after '='");
+    }
+    endpoints.push_back(std::move(e));
   }
-  out = std::move(addresses);
+  out = std::move(endpoints);
+  return {};
+}
+
+Result<void> set_string(std::string& out, std::string_view v) {
+  if (v.empty()) return fail(ErrorCode::kInvalidArgument, "must not be empty");
+  out = std::string(v);
+  return {};
+}
+
+Result<void> set_bool(bool& out, std::string_view v) {
+  if (v == "true" || v == "1") {
+    out = true;
+  } else if (v == "false" || v == "0") {
+    out = false;
+  } else {
+    return fail(ErrorCode::kInvalidArgument, "expected true or false");
+  }
   return {};
 }
 
@@ -100,8 +124,21 @@ const std::vector<Setting>& settings() {
          return set_optional_address(c.inbound_forward, v);
        }},
       {"meshed-endpoints", "LIST",
-       "endpoints (HOST:PORT,...) behind another lmesh proxy: HTTP/1 to them goes as HTTP/2",
-       [](ProxyConfig& c, std::string_view v) { return set_addresses(c.meshed_endpoints, v); }},
+       "endpoints (HOST:PORT[=IDENTITY],...) behind another lmesh proxy: HTTP/1 to them goes as "
+       "HTTP/2, over mTLS when IDENTITY is given",
+       [](ProxyConfig& c, std::string_view v) {
+         return set_meshed_endpoints(c.meshed_endpoints, v);
+       }},
+      {"identity-addr", "HOST:PORT", "lmesh-identity's API; enables identity and mTLS",
+       [](ProxyConfig& c, std::string_view v) { return set_optional_address(c.identity_addr, v); }},
+      {"identity-name", "NAME", "this proxy's identity (<sa>.<ns>.serviceaccount.identity...)",
+       [](ProxyConfig& c, std::string_view v) { return set_string(c.identity_name, v); }},
+      {"identity-token-file", "FILE", "token proving the identity (a ServiceAccount token)",
+       [](ProxyConfig& c, std::string_view v) { return set_string(c.identity_token_file, v); }},
+      {"trust-anchors", "FILE", "PEM bundle of the mesh's root certificates",
+       [](ProxyConfig& c, std::string_view v) { return set_string(c.trust_anchors_file, v); }},
+      {"inbound-require-identity", "BOOL", "refuse inbound plaintext from unmeshed clients (false)",
+       [](ProxyConfig& c, std::string_view v) { return set_bool(c.inbound_require_identity, v); }},
       {"detect-timeout", "DURATION", "wait for first bytes before relaying opaquely (10s)",
        [](ProxyConfig& c, std::string_view v) { return set_duration(c.detect_timeout, v); }},
       {"opaque-ports", "LIST", "ports relayed without detection (25,587,3306,4444,5432,...)",
@@ -178,8 +215,15 @@ bool ProxyConfig::is_opaque_port(uint16_t port) const {
 }
 
 bool ProxyConfig::is_meshed(const net::SocketAddress& endpoint) const {
-  return std::find(meshed_endpoints.begin(), meshed_endpoints.end(), endpoint) !=
-         meshed_endpoints.end();
+  return std::any_of(meshed_endpoints.begin(), meshed_endpoints.end(),
+                     [&](const MeshedEndpoint& e) { return e.address == endpoint; });
+}
+
+const std::string* ProxyConfig::expected_identity(const net::SocketAddress& endpoint) const {
+  for (const MeshedEndpoint& e : meshed_endpoints) {
+    if (e.address == endpoint && !e.identity.empty()) return &e.identity;
+  }
+  return nullptr;
 }
 
 Result<ParsedArgs> parse_args(const std::vector<std::string>& args, GetEnvFn getenv_fn) {
@@ -235,6 +279,24 @@ Result<ParsedArgs> parse_args(const std::vector<std::string>& args, GetEnvFn get
     }
   }
   return parsed;
+}
+
+Result<void> validate(const ProxyConfig& c) {
+  // Identity comes as a set: the address alone could never get a certificate.
+  if (c.identity_enabled()) {
+    for (auto [flag, value] : {std::pair{"--identity-name", &c.identity_name},
+                               std::pair{"--identity-token-file", &c.identity_token_file},
+                               std::pair{"--trust-anchors", &c.trust_anchors_file}}) {
+      if (value->empty()) {
+        return fail(ErrorCode::kInvalidArgument,
+                    std::string("--identity-addr needs ") + flag + " too");
+      }
+    }
+  } else if (c.inbound_require_identity) {
+    return fail(ErrorCode::kInvalidArgument,
+                "--inbound-require-identity needs an identity (--identity-addr)");
+  }
+  return {};
 }
 
 std::string usage() {

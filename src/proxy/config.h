@@ -17,6 +17,12 @@ namespace lmesh::proxy {
 
 using std::chrono::milliseconds;
 
+// An endpoint served by another lmesh proxy, and who that proxy must prove to be.
+struct MeshedEndpoint {
+  net::SocketAddress address;
+  std::string identity;  // empty: none known, the hop stays h2c
+};
+
 struct ProxyConfig {
   // Where applications' outgoing connections arrive (iptables REDIRECT target).
   net::SocketAddress outbound_listen;
@@ -33,8 +39,17 @@ struct ProxyConfig {
   std::optional<net::SocketAddress> inbound_forward;
 
   // Endpoints served by another lmesh proxy (until the destination service says so per
-  // endpoint): HTTP/1 requests to them travel as HTTP/2 with lmesh-orig-proto, multiplexed.
-  std::vector<net::SocketAddress> meshed_endpoints;
+  // endpoint): HTTP/1 requests to them travel as HTTP/2 with lmesh-orig-proto, multiplexed,
+  // and over mutual TLS when the endpoint's identity is given and this proxy has one.
+  std::vector<MeshedEndpoint> meshed_endpoints;
+
+  // Identity (DESIGN.md "Identity"); all unset: no identity, no mTLS. Set together.
+  std::optional<net::SocketAddress> identity_addr;  // lmesh-identity's API
+  std::string identity_name;                        // this proxy's identity, a DNS SAN
+  std::string identity_token_file;  // the token proving it, read before every request
+  std::string trust_anchors_file;   // PEM bundle of roots (two during a rotation)
+  // Inbound plaintext (from unmeshed clients) is refused and counted.
+  bool inbound_require_identity = false;
 
   // How long protocol detection waits for the client's first bytes before relaying opaquely
   // (server-speaks-first protocols such as SMTP or MySQL send nothing first).
@@ -71,7 +86,13 @@ struct ProxyConfig {
 
   bool is_opaque_port(uint16_t port) const;
   bool is_meshed(const net::SocketAddress& endpoint) const;
+  // The identity a meshed endpoint must present; null when none is known.
+  const std::string* expected_identity(const net::SocketAddress& endpoint) const;
+  bool identity_enabled() const { return identity_addr.has_value(); }
 };
+
+// Settings that only make sense together, checked after parsing (start-up fails otherwise).
+Result<void> validate(const ProxyConfig& config);
 
 // Parsed flags, or the request to print help, or an error naming the bad setting.
 struct ParsedArgs {

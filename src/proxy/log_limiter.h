@@ -34,7 +34,7 @@ class LogLimiter {
     uint64_t last_ms = 0;
     uint64_t suppressed = 0;
   };
-  std::array<Slot, static_cast<size_t>(ProxyError::kUnsupported) + 1> slots_{};
+  std::array<Slot, kProxyErrorCount> slots_{};
 };
 
 }  // namespace lmesh::proxy

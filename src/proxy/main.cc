@@ -27,6 +27,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   const auto& config = parsed->config;
+  if (auto ok = lmesh::proxy::validate(config); !ok) {
+    std::fprintf(stderr, "lmesh-proxy: %s\n", ok.error().describe().c_str());
+    return 2;
+  }
   if (auto ok = lmesh::log::init("lmesh-proxy", config.log_format, config.log_level); !ok) {
     std::fprintf(stderr, "lmesh-proxy: %s\n", ok.error().describe().c_str());
     return 2;

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "common/metrics/process_metrics.h"
 #include "common/metrics/prometheus_text.h"
 
@@ -44,6 +47,8 @@ Result<void> Proxy::start() {
   if (!admin_bound) return fail(admin_bound.error());
   spdlog::info("listening listener=admin addr={} workers=1", admin_bound->to_string());
 
+  if (auto ok = start_identity(); !ok) return ok;
+
   sigterm_.init(uv_signal_init, control_.loop());
   sigterm_.get()->data = this;
   uv_signal_start(sigterm_.get(), &Proxy::on_signal, SIGTERM);
@@ -53,6 +58,35 @@ Result<void> Proxy::start() {
 
   for (auto& w : workers_) w->start_thread();
   started_ = true;
+  return {};
+}
+
+Result<void> Proxy::start_identity() {
+  if (!config_->identity_enabled()) return {};
+  std::ifstream in(config_->trust_anchors_file);
+  if (!in)
+    return fail(ErrorCode::kInvalidArgument,
+                "cannot read --trust-anchors " + config_->trust_anchors_file);
+  std::stringstream pem;
+  pem << in.rdbuf();
+  auto anchors = tls::Certificate::all_from_pem(pem.str());
+  if (!anchors) {
+    return fail(Error::wrap(anchors.error(), "--trust-anchors " + config_->trust_anchors_file));
+  }
+  IdentitySettings settings{*config_->identity_addr, config_->identity_name,
+                            config_->identity_token_file, std::move(*anchors)};
+  auto client = IdentityClient::make(
+      control_, std::move(settings), [this](std::shared_ptr<const MeshTls> snapshot) {
+        for (auto& pw : proxy_workers_) {
+          ProxyWorker* p = pw.get();
+          p->worker().post([p, snapshot] { p->set_mesh_tls(snapshot); });
+        }
+      });
+  if (!client) return fail(Error::wrap(client.error(), "identity"));
+  identity_ = std::move(*client);
+  identity_->start();
+  spdlog::info("identity name={} identity_addr={}", config_->identity_name,
+               config_->identity_addr->to_string());
   return {};
 }
 
@@ -103,6 +137,7 @@ void Proxy::stop_workers() {
     p->worker().post([p] { p->shutdown(); });
   }
   grace_timer_.reset();
+  identity_.reset();
   if (admin_) admin_->close();
   sigterm_.close();
   sigint_.close();
@@ -117,7 +152,8 @@ void Proxy::scrape(std::function<void(std::string)> reply) {
     std::function<void(std::string)> reply;
   };
   auto state = std::make_shared<Scrape>(Scrape{proxy_workers_.size(), {}, std::move(reply)});
-  auto finish = [state] {
+  auto finish = [this, state] {
+    if (identity_ != nullptr) identity_->append_metrics(state->total);
     metrics::append_process_metrics(state->total);
     state->reply(metrics::render_prometheus(state->total));
   };

@@ -16,6 +16,7 @@
 #include "common/result.h"
 #include "proxy/admin/admin_server.h"
 #include "proxy/config.h"
+#include "proxy/identity/identity_client.h"
 #include "proxy/proxy_worker.h"
 
 namespace lmesh::proxy {
@@ -39,13 +40,18 @@ class Proxy {
   void worker_drained();
   void stop_workers();
   void scrape(std::function<void(std::string)> reply);
-  bool ready() const { return started_ && !shutting_down_; }
+  Result<void> start_identity();
+  // Ready once listening and, with identity on, holding a certificate (DESIGN.md "Identity").
+  bool ready() const {
+    return started_ && !shutting_down_ && (identity_ == nullptr || identity_->has_certificate());
+  }
 
   std::shared_ptr<const ProxyConfig> config_;
   event::Worker control_;
   std::vector<std::unique_ptr<event::Worker>> workers_;
   std::vector<std::unique_ptr<ProxyWorker>> proxy_workers_;
   std::unique_ptr<AdminServer> admin_;
+  std::unique_ptr<IdentityClient> identity_;
   event::UvHandle<uv_signal_t> sigterm_;
   event::UvHandle<uv_signal_t> sigint_;
   std::unique_ptr<event::Timer> grace_timer_;

@@ -5,7 +5,12 @@
 namespace lmesh::proxy {
 
 std::string_view to_string(TlsLabel t) {
-  return t == TlsLabel::kPassthru ? "passthru" : "false";
+  switch (t) {
+    case TlsLabel::kPassthru: return "passthru";
+    case TlsLabel::kTrue: return "true";
+    case TlsLabel::kFalse: break;
+  }
+  return "false";
 }
 
 const ProxyErrorInfo& info(ProxyError e) {
@@ -21,7 +26,11 @@ const ProxyErrorInfo& info(ProxyError e) {
       {502, "malformed upstream response", "upstream_malformed"},
       {504, "upstream timeout", "upstream_timeout"},
       {405, "method not supported", "unsupported"},
+      {502, "tls identity mismatch", "tls_identity_mismatch"},
+      {502, "tls handshake failed", "tls_handshake_failed"},
+      {503, "no identity certificate", "no_identity"},
   };
+  static_assert(std::size(kInfo) == kProxyErrorCount, "one row per ProxyError");
   return kInfo[static_cast<size_t>(e)];
 }
 
@@ -42,7 +51,10 @@ ProxyMetrics::ProxyMetrics()
           {"direction", "authority", "tls"}, metrics::latency_ms_buckets())),
       http_errors_total_(registry_.counter("http_errors_total",
                                            "Requests the proxy answered or ended itself, by reason",
-                                           {"direction", "reason"})) {
+                                           {"direction", "reason"})),
+      tls_handshake_total_(registry_.counter(
+          "tls_handshake_total", "Mesh TLS handshakes, by result (success, resumed or a reason)",
+          {"direction", "result"})) {
   auto& open_total =
       registry_.counter("tcp_open_total", "TCP connections opened", {"direction", "peer", "tls"});
   auto& open = registry_.gauge("tcp_open_connections", "TCP connections open now",
@@ -55,10 +67,10 @@ ProxyMetrics::ProxyMetrics()
                                         {"direction", "peer", "tls"});
   for (Direction d : {Direction::kInbound, Direction::kOutbound}) {
     for (Peer p : {Peer::kSrc, Peer::kDst}) {
-      for (TlsLabel t : {TlsLabel::kFalse, TlsLabel::kPassthru}) {
+      for (TlsLabel t : {TlsLabel::kFalse, TlsLabel::kPassthru, TlsLabel::kTrue}) {
         std::string_view peer = p == Peer::kSrc ? "src" : "dst";
         auto labels = {to_string(d), peer, to_string(t)};
-        tcp_[index(d) * 4 + (p == Peer::kDst ? 2 : 0) + (t == TlsLabel::kPassthru ? 1 : 0)] =
+        tcp_[tcp_index(d, p, t)] =
             TcpMetrics{&open_total.get(labels), &open.get(labels), &close_total.get(labels),
                        &read_bytes.get(labels), &write_bytes.get(labels)};
       }
@@ -91,6 +103,10 @@ void ProxyMetrics::count_error(Direction d, ProxyError e) {
 
 void ProxyMetrics::count_error(Direction d, std::string_view reason) {
   http_errors_total_.get({to_string(d), reason}).inc();
+}
+
+void ProxyMetrics::count_handshake(Direction d, std::string_view result) {
+  tls_handshake_total_.get({to_string(d), result}).inc();
 }
 
 }  // namespace lmesh::proxy

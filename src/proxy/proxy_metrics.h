@@ -17,8 +17,9 @@ namespace lmesh::proxy {
 
 // Which end of the proxy a TCP connection is on: "src" (downstream) or "dst" (upstream).
 enum class Peer { kSrc, kDst };
-// The tls label: plaintext, or TLS the proxy relays without terminating it.
-enum class TlsLabel { kFalse, kPassthru };
+// The tls label: plaintext, TLS the proxy relays without terminating it, or mesh TLS the
+// proxy terminates or originates itself.
+enum class TlsLabel { kFalse, kPassthru, kTrue };
 
 std::string_view to_string(TlsLabel t);
 
@@ -35,7 +36,12 @@ enum class ProxyError {
   kUpstreamMalformed,
   kUpstreamTimeout,
   kUnsupported,
+  kTlsIdentityMismatch,  // the meshed upstream is not who discovery said (never downgraded)
+  kTlsFailed,            // any other failed handshake with a meshed upstream
+  kNoIdentity,           // a meshed upstream needs mTLS and this proxy has no certificate yet
 };
+// Tables indexed by ProxyError are this long; the last enumerator above sets it.
+inline constexpr size_t kProxyErrorCount = static_cast<size_t>(ProxyError::kNoIdentity) + 1;
 
 struct ProxyErrorInfo {
   uint16_t status;
@@ -67,14 +73,14 @@ class ProxyMetrics {
  public:
   ProxyMetrics();
 
-  const TcpMetrics& tcp(Direction d, Peer p, TlsLabel t) const {
-    return tcp_[index(d) * 4 + (p == Peer::kDst ? 2 : 0) + (t == TlsLabel::kPassthru ? 1 : 0)];
-  }
+  const TcpMetrics& tcp(Direction d, Peer p, TlsLabel t) const { return tcp_[tcp_index(d, p, t)]; }
   RouteMetrics route(Direction d, std::string_view authority, TlsLabel tls);
   // `grpc_status`: the grpc-status a gRPC response ended with (its label is absent otherwise).
   metrics::Counter& response(const RouteMetrics& route, uint16_t status,
                              std::optional<uint32_t> grpc_status, bool failure);
   void count_error(Direction d, ProxyError e);
+  // A mesh TLS handshake: "success", "resumed", or the failure's reason token.
+  void count_handshake(Direction d, std::string_view result);
   // A reason outside ProxyError: an HTTP/2 connection error's token (h2_flood, ...).
   void count_error(Direction d, std::string_view reason);
 
@@ -82,13 +88,17 @@ class ProxyMetrics {
 
  private:
   static size_t index(Direction d) { return d == Direction::kInbound ? 0 : 1; }
+  static size_t tcp_index(Direction d, Peer p, TlsLabel t) {
+    return index(d) * 6 + (p == Peer::kDst ? 3 : 0) + static_cast<size_t>(t);
+  }
 
   metrics::Registry registry_;
   metrics::Family<metrics::Counter>& request_total_;
   metrics::Family<metrics::Counter>& response_total_;
   metrics::Family<metrics::Histogram>& response_latency_ms_;
   metrics::Family<metrics::Counter>& http_errors_total_;
-  std::array<TcpMetrics, 8> tcp_;
+  metrics::Family<metrics::Counter>& tls_handshake_total_;
+  std::array<TcpMetrics, 12> tcp_;
 };
 
 }  // namespace lmesh::proxy

@@ -12,14 +12,10 @@ ProxyWorker::ProxyWorker(event::Worker& worker, std::shared_ptr<const ProxyConfi
     : worker_(worker),
       config_(std::move(config)),
       on_drained_(std::move(on_drained)),
-      inbound_pool_(worker, *config_,
-                    metrics_.tcp(Direction::kInbound, Peer::kDst, TlsLabel::kFalse)),
-      outbound_pool_(worker, *config_,
-                     metrics_.tcp(Direction::kOutbound, Peer::kDst, TlsLabel::kFalse)),
-      inbound_h2_pool_(worker, *config_,
-                       metrics_.tcp(Direction::kInbound, Peer::kDst, TlsLabel::kFalse)),
-      outbound_h2_pool_(worker, *config_,
-                        metrics_.tcp(Direction::kOutbound, Peer::kDst, TlsLabel::kFalse)) {}
+      inbound_pool_(worker, *config_, Direction::kInbound, metrics_, mesh_tls_),
+      outbound_pool_(worker, *config_, Direction::kOutbound, metrics_, mesh_tls_),
+      inbound_h2_pool_(worker, *config_, Direction::kInbound, metrics_, mesh_tls_),
+      outbound_h2_pool_(worker, *config_, Direction::kOutbound, metrics_, mesh_tls_) {}
 
 ProxyWorker::~ProxyWorker() = default;
 

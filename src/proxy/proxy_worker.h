@@ -12,6 +12,7 @@
 #include "common/net/listener.h"
 #include "proxy/config.h"
 #include "proxy/direction.h"
+#include "proxy/identity/mesh_tls.h"
 #include "proxy/log_limiter.h"
 #include "proxy/proxy_metrics.h"
 #include "proxy/upstream/http1_pool.h"
@@ -44,6 +45,9 @@ class ProxyWorker {
     return d == Direction::kInbound ? inbound_h2_pool_ : outbound_h2_pool_;
   }
   bool draining() const { return draining_; }
+  // This worker's copy of the newest mesh TLS snapshot (null until a certificate arrived).
+  const std::shared_ptr<const MeshTls>& mesh_tls() const { return mesh_tls_; }
+  void set_mesh_tls(std::shared_ptr<const MeshTls> snapshot) { mesh_tls_ = std::move(snapshot); }
   LogLimiter& log_limiter() { return log_limiter_; }
   // A request the proxy answered or ended itself: counted in http_errors_total and logged,
   // rate-limited per reason (info when the client caused it, warn otherwise). `via` tells
@@ -69,6 +73,7 @@ class ProxyWorker {
   std::shared_ptr<const ProxyConfig> config_;
   std::function<void()> on_drained_;
   ProxyMetrics metrics_;
+  std::shared_ptr<const MeshTls> mesh_tls_;
   LogLimiter log_limiter_;
   UpstreamPool inbound_pool_;
   UpstreamPool outbound_pool_;

@@ -12,6 +12,7 @@
 #include "common/net/tcp_connection.h"
 #include "proxy/config.h"
 #include "proxy/direction.h"
+#include "proxy/proxy_metrics.h"
 
 namespace lmesh::proxy {
 
@@ -20,6 +21,9 @@ struct ConnectionTarget {
   std::optional<net::SocketAddress> original_destination;
   // Where every byte of this connection goes, when the connection alone decides it.
   std::optional<net::SocketAddress> destination;
+  // Inbound over mesh TLS: tls="true" and the client's proven identity.
+  TlsLabel tls = TlsLabel::kFalse;
+  std::string client_identity;
 
   // The port that decides whether detection is skipped (--opaque-ports).
   std::optional<uint16_t> port() const {

@@ -45,10 +45,10 @@ int on_new_session(SSL* ssl, SSL_SESSION* session) {
 bool requested_name_ok(SSL* ssl) {
   auto* owner = static_cast<Session*>(SSL_get_app_data(ssl));
   if (owner == nullptr) return true;
-  const std::string& required = owner->server_options().required_server_name;
-  if (required.empty()) return true;
+  const std::string& suffix = owner->server_options().required_server_name_suffix;
+  if (suffix.empty()) return true;
   const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-  if (name != nullptr && required == name) return true;
+  if (name != nullptr && std::string_view(name).ends_with(suffix)) return true;
   owner->note_wrong_server_name();
   return false;
 }

@@ -5,8 +5,6 @@
 namespace lmesh::tls {
 namespace {
 
-constexpr std::string_view kDnsSuffix = ".serviceaccount.identity.lmesh.cluster.local";
-
 // A Kubernetes name (RFC 1123 label): lowercase alphanumerics and '-', 1..63, no '-' at ends.
 bool is_dns_label(std::string_view s) {
   if (s.empty() || s.size() > 63 || s.front() == '-' || s.back() == '-') return false;
@@ -27,7 +25,7 @@ std::optional<ServiceAccountIdentity> checked(std::string_view ns, std::string_v
 }  // namespace
 
 std::string ServiceAccountIdentity::dns_name() const {
-  return fmt::format("{}.{}{}", sa, ns, kDnsSuffix);
+  return fmt::format("{}.{}{}", sa, ns, kIdentityNameSuffix);
 }
 
 std::string ServiceAccountIdentity::spiffe_id() const {
@@ -35,8 +33,8 @@ std::string ServiceAccountIdentity::spiffe_id() const {
 }
 
 std::optional<ServiceAccountIdentity> ServiceAccountIdentity::from_dns_name(std::string_view name) {
-  if (!name.ends_with(kDnsSuffix)) return std::nullopt;
-  name.remove_suffix(kDnsSuffix.size());
+  if (!name.ends_with(kIdentityNameSuffix)) return std::nullopt;
+  name.remove_suffix(kIdentityNameSuffix.size());
   size_t dot = name.find('.');
   if (dot == std::string_view::npos) return std::nullopt;
   return checked(name.substr(dot + 1), name.substr(0, dot));

@@ -9,6 +9,9 @@
 namespace lmesh::tls {
 
 inline constexpr std::string_view kTrustDomain = "cluster.local";
+// Every mesh identity's DNS name ends with this.
+inline constexpr std::string_view kIdentityNameSuffix =
+    ".serviceaccount.identity.lmesh.cluster.local";
 
 struct ServiceAccountIdentity {
   std::string ns;  // namespace

@@ -34,6 +34,28 @@ std::string_view to_string(FailureReason reason) {
   return "tls handshake failed";
 }
 
+std::optional<FailureReason> failure_reason(const Error& error) {
+  for (FailureReason r : {FailureReason::kIdentityMismatch, FailureReason::kUntrusted,
+                          FailureReason::kExpired, FailureReason::kNoPeerCertificate,
+                          FailureReason::kNotForThisServer, FailureReason::kHandshakeFailed}) {
+    if (error.message() == to_string(r)) return r;
+  }
+  return std::nullopt;
+}
+
+std::string_view metric_token(std::optional<FailureReason> reason) {
+  if (!reason) return "error";
+  switch (*reason) {
+    case FailureReason::kIdentityMismatch: return "identity_mismatch";
+    case FailureReason::kUntrusted: return "untrusted";
+    case FailureReason::kExpired: return "expired";
+    case FailureReason::kNoPeerCertificate: return "no_peer_certificate";
+    case FailureReason::kNotForThisServer: return "not_for_this_server";
+    case FailureReason::kHandshakeFailed: break;
+  }
+  return "handshake_failed";
+}
+
 Session::Session(std::shared_ptr<const Context> context, ssl_st* ssl)
     : context_(std::move(context)), ssl_(ssl) {
   SSL_set_app_data(ssl_, this);

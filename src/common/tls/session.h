@@ -30,6 +30,10 @@ enum class FailureReason {
   kHandshakeFailed,    // anything else: protocol errors, version or ALPN mismatch, garbage
 };
 std::string_view to_string(FailureReason reason);  // "tls identity mismatch", ...
+// The reason of an Error a Session returned; nullopt for other errors.
+std::optional<FailureReason> failure_reason(const Error& error);
+// A metric label value: "identity_mismatch", "untrusted", ...; "error" for nullopt.
+std::string_view metric_token(std::optional<FailureReason> reason);
 
 // A client's saved session, offered on the next connection to the same server to skip the
 // full handshake (TLS 1.3 PSK resumption).
@@ -42,10 +46,10 @@ struct ClientSessionOptions {
 };
 
 struct ServerSessionOptions {
-  // Accept only ClientHellos whose SNI is this name (the proxy's own identity); a handshake
-  // asking for another fails with kNotForThisServer before anything is sent back, so the
-  // caller can still relay the connection untouched. Empty: any name.
-  std::string required_server_name;
+  // Accept only ClientHellos whose SNI ends with this (the mesh's identity names); a
+  // handshake asking for another name fails with kNotForThisServer before anything is sent
+  // back, so the caller can still relay the connection untouched. Empty: any name.
+  std::string required_server_name_suffix;
 };
 
 class Session final : public net::TransportLayer {

@@ -4,8 +4,11 @@
 
 #include <string>
 
+#include "common/tls/identity_name.h"
+#include "common/tls/session.h"
 #include "proxy/http1/server_connection.h"
 #include "proxy/http2/server_connection.h"
+#include "proxy/identity/opaque_header.h"
 #include "proxy/opaque/tcp_relay.h"
 #include "proxy/proxy_worker.h"
 #include "proxy/tcp_meter.h"
@@ -20,7 +23,22 @@ DetectingConnection::DetectingConnection(ProxyWorker& worker, Direction directio
           net::WatermarkLimits{worker.config().connection_buffer_bytes,
                                worker.config().connection_buffer_bytes / 4})),
       peeked_(worker.worker().chunks()),
-      timer_(worker.worker().loop(), [this] { decide(Protocol::kOpaque); }) {}
+      timer_(worker.worker().loop(), [this] { on_detect_timeout(); }) {}
+
+void DetectingConnection::on_detect_timeout() {
+  if (handshaking_) {
+    worker_.metrics().count_handshake(direction_, "timeout");
+    close(net::CloseMode::kAbort);
+    return;
+  }
+  if (awaiting_opaque_header_) {
+    worker_.metrics().count_error(direction_, "bad_opaque_header");
+    close(net::CloseMode::kAbort);
+    return;
+  }
+  // A server-speaks-first protocol: the client waits for the server, relay it as bytes.
+  decide(awaiting_client_hello_ ? Protocol::kTls : Protocol::kOpaque);
+}
 
 DetectingConnection::~DetectingConnection() = default;
 
@@ -41,6 +59,14 @@ void DetectingConnection::accept(uv_stream_t* server) {
 
 void DetectingConnection::on_read(buffer::Slice data) {
   peeked_.append(std::move(data));
+  if (awaiting_client_hello_) {
+    if (!terminate_tls()) decide(Protocol::kTls);  // relayed as the application's TLS
+    return;
+  }
+  if (awaiting_opaque_header_) {
+    read_opaque_header();
+    return;
+  }
   // The first read nearly always holds the whole request line: look at it in place.
   std::string joined;
   std::string_view prefix;
@@ -64,6 +90,14 @@ void DetectingConnection::on_eof() {
 }
 
 void DetectingConnection::on_error(const Error& error) {
+  if (handshaking_) {
+    auto why = tls::failure_reason(error);
+    worker_.metrics().count_handshake(direction_, tls::metric_token(why));
+    spdlog::debug("{} mesh TLS handshake from {} failed: {}", to_string(direction_),
+                  tcp_->peer().to_string(), error.describe());
+    close(net::CloseMode::kAbort);
+    return;
+  }
   spdlog::debug("{} connection failed during detection: {}", to_string(direction_),
                 error.describe());
   close(net::CloseMode::kNoFlush);
@@ -72,7 +106,7 @@ void DetectingConnection::on_error(const Error& error) {
 template <class Server>
 void DetectingConnection::hand_to_server() {
   handed_off_ = true;
-  TcpMeter meter(worker_.metrics().tcp(direction_, Peer::kSrc, TlsLabel::kFalse), *tcp_);
+  TcpMeter meter(worker_.metrics().tcp(direction_, Peer::kSrc, target_.tls), *tcp_);
   MeteredSocket socket{std::move(tcp_), std::move(meter)};
   // The server connection owns itself from here (it frees itself when its socket closes).
   auto* server = new Server(worker_, direction_, std::move(socket), target_);
@@ -82,6 +116,14 @@ void DetectingConnection::hand_to_server() {
 
 void DetectingConnection::decide(Protocol protocol) {
   if (handed_off_ || tcp_->closing()) return;
+  bool mesh_tls = protocol == Protocol::kTls && direction_ == Direction::kInbound && !secured_ &&
+                  worker_.mesh_tls() != nullptr;
+  if (mesh_tls && !awaiting_client_hello_ && !tls_not_ours_ && terminate_tls()) return;
+  awaiting_client_hello_ = false;
+  if (direction_ == Direction::kInbound && !secured_ && worker_.config().inbound_require_identity) {
+    refuse_plaintext();
+    return;
+  }
   timer_.disarm();
   tcp_->read_stop();
   if (protocol == Protocol::kHttp1) {
@@ -101,11 +143,96 @@ void DetectingConnection::decide(Protocol protocol) {
     return;
   }
   handed_off_ = true;
-  TlsLabel tls = protocol == Protocol::kTls ? TlsLabel::kPassthru : TlsLabel::kFalse;
+  TlsLabel tls = secured_                     ? TlsLabel::kTrue
+                 : protocol == Protocol::kTls ? TlsLabel::kPassthru
+                                              : TlsLabel::kFalse;
   TcpMeter meter(worker_.metrics().tcp(direction_, Peer::kSrc, tls), *tcp_);
   TcpRelay::start(worker_, direction_, tls, MeteredSocket{std::move(tcp_), std::move(meter)},
                   std::move(peeked_), *target_.destination);
   release();
+}
+
+bool DetectingConnection::terminate_tls() {
+  std::string hello = peeked_.to_string();
+  // The whole first record (RFC 8446 §5.1: a 5-byte header with its length), so that the
+  // server-name check sees the ClientHello before the handshake writes anything back.
+  if (hello.size() < 5) {
+    tls_not_ours_ = true;
+    return false;
+  }
+  size_t record = 5 + ((static_cast<uint8_t>(hello[3]) << 8) | static_cast<uint8_t>(hello[4]));
+  if (hello.size() < record) {
+    awaiting_client_hello_ = true;
+    tcp_->read_start();
+    return true;
+  }
+  awaiting_client_hello_ = false;
+  const MeshTls& mesh = *worker_.mesh_tls();
+  // Any mesh identity name is mesh TLS: a client expecting someone else then learns so from
+  // this proxy's certificate (tls identity mismatch) instead of reaching the application.
+  auto session = tls::Session::server(mesh.server, {std::string(tls::kIdentityNameSuffix)});
+  if (!session) {
+    spdlog::warn("cannot start mesh TLS: {}", session.error().describe());
+    return false;
+  }
+  auto started = tcp_->set_transport_layer(std::move(*session), hello);
+  if (!started) {
+    auto why = tls::failure_reason(started.error());
+    if (why == tls::FailureReason::kNotForThisServer) {
+      tls_not_ours_ = true;
+      return false;
+    }
+    worker_.metrics().count_handshake(direction_, tls::metric_token(why));
+    spdlog::debug("{} mesh TLS from {} refused: {}", to_string(direction_),
+                  tcp_->peer().to_string(), started.error().describe());
+    close(net::CloseMode::kAbort);
+    return true;
+  }
+  peeked_.clear();
+  handshaking_ = true;
+  tcp_->read_start();
+  if (worker_.config().detect_timeout.count() > 0) timer_.arm(worker_.config().detect_timeout);
+  return true;
+}
+
+void DetectingConnection::on_connected() {
+  if (!handshaking_) return;
+  handshaking_ = false;
+  secured_ = true;
+  auto* session = static_cast<tls::Session*>(tcp_->transport_layer());
+  worker_.metrics().count_handshake(direction_, session->resumed() ? "resumed" : "success");
+  target_.tls = TlsLabel::kTrue;
+  target_.client_identity = session->peer_identity().value_or("");
+  // Opaque TCP names its port first; anything else is detected again on the plaintext (an
+  // HTTP/2 preface, normally).
+  awaiting_opaque_header_ = session->alpn() == kAlpnOpaque;
+}
+
+void DetectingConnection::read_opaque_header() {
+  std::string bytes = peeked_.to_string();
+  auto header = parse_opaque_header(bytes);
+  if (!header) {
+    spdlog::debug("inbound opaque connection from {}: {}", tcp_->peer().to_string(),
+                  header.error().describe());
+    worker_.metrics().count_error(direction_, "bad_opaque_header");
+    close(net::CloseMode::kAbort);
+    return;
+  }
+  if (!header->has_value()) return;  // read on
+  awaiting_opaque_header_ = false;
+  peeked_.drain((*header)->length);
+  // The port the client's application asked for, on this side's application.
+  target_.destination =
+      worker_.config().inbound_forward.value_or(net::SocketAddress::loopback_v4((*header)->port));
+  decide(Protocol::kOpaque);
+}
+
+void DetectingConnection::refuse_plaintext() {
+  spdlog::debug(
+      "inbound connection from {} has no mesh identity; refused (--inbound-require-identity)",
+      tcp_->peer().to_string());
+  worker_.metrics().count_error(direction_, "identity_required");
+  close(net::CloseMode::kAbort);
 }
 
 void DetectingConnection::close(net::CloseMode mode) {

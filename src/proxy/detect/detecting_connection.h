@@ -1,6 +1,11 @@
 // The first owner of every accepted connection: it learns where the connection should go,
 // reads until the first bytes tell the protocol (or --detect-timeout passes), then hands the
-// socket and the bytes read so far to the opaque relay or the HTTP/1 server.
+// socket and the bytes read so far to the opaque relay or the HTTP/1 or HTTP/2 server.
+//
+// Inbound, a ClientHello asking (SNI) for this proxy's identity is mesh TLS: the connection
+// is terminated here (detect -> TLS -> detect again on the plaintext, STYLE.md §5), and the
+// client's verified identity travels on with the connection. A ClientHello for another name is
+// the application's own TLS and is relayed untouched.
 #pragma once
 
 #include <memory>
@@ -31,11 +36,17 @@ class DetectingConnection final : public ProxyConnection, private net::TcpConnec
   void on_eof() override;
   void on_error(const Error& error) override;
   void on_closed() override;
+  void on_connected() override;  // mesh TLS handshake done
 
   // HTTP/1 or HTTP/2: the socket and the bytes read so far go to a server connection.
   template <class Server>
   void hand_to_server();
   void decide(Protocol protocol);
+  // Inbound TLS: terminate it (true), or leave it to be relayed (false: not for this proxy).
+  bool terminate_tls();
+  void refuse_plaintext();
+  void on_detect_timeout();
+  void read_opaque_header();
   void close(net::CloseMode mode);
 
   Direction direction_;
@@ -44,6 +55,11 @@ class DetectingConnection final : public ProxyConnection, private net::TcpConnec
   event::Timer timer_;
   ConnectionTarget target_;
   bool handed_off_ = false;
+  bool awaiting_client_hello_ = false;  // the first TLS record is not complete yet
+  bool handshaking_ = false;
+  bool secured_ = false;
+  bool tls_not_ours_ = false;            // a ClientHello for another name: the application's TLS
+  bool awaiting_opaque_header_ = false;  // mesh TLS with ALPN lmesh.io/opaque-v1
 };
 
 }  // namespace lmesh::proxy

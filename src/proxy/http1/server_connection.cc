@@ -121,7 +121,7 @@ void Http1ServerConnection::on_head() {
     authority_label = fallback;
   }
   if (!route_ || route_->authority != authority_label) {
-    route_ = worker_.metrics().route(direction_, authority_label, TlsLabel::kFalse);
+    route_ = worker_.metrics().route(direction_, authority_label, target_.tls);
     response_counter_ = nullptr;
   }
   route_->requests->inc();

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "proxy/identity/opaque_header.h"
+#include "proxy/identity/upstream_tls.h"
 #include "proxy/proxy_worker.h"
 
 namespace lmesh::proxy {
@@ -19,12 +21,29 @@ void TcpRelay::start(ProxyWorker& worker, Direction direction, TlsLabel tls,
                      MeteredSocket downstream, buffer::Buffer initial,
                      const net::SocketAddress& destination) {
   auto* relay = new TcpRelay(worker);
+  relay->direction_ = direction;
   relay->down_.adopt(std::move(downstream));
   const ProxyConfig& config = worker.config();
   auto upstream = std::make_unique<net::TcpConnection>(
       worker.worker(), relay->up_,
       net::WatermarkLimits{config.connection_buffer_bytes, config.connection_buffer_bytes / 4});
-  TcpMeter meter(worker.metrics().tcp(direction, Peer::kDst, tls), *upstream);
+  // To a meshed endpoint with an identity: mutual TLS, then the port the application wanted.
+  auto session = upstream_tls(config, direction, worker.mesh_tls(), destination, MeshAlpn::kOpaque);
+  if (!session) {
+    spdlog::debug("{} relay to {}: {}", to_string(direction), destination.to_string(),
+                  session.error().describe());
+    worker.metrics().count_error(direction, ProxyError::kNoIdentity);
+    relay->up_.adopt(MeteredSocket{std::move(upstream), TcpMeter()});
+    relay->close_both(net::CloseMode::kAbort);
+    return;
+  }
+  if (*session != nullptr) {
+    relay->secured_upstream_ = true;
+    (void)upstream->set_transport_layer(std::move(*session));
+    upstream->write(opaque_header(destination.port()));  // sealed once the handshake is done
+  }
+  TlsLabel up_tls = relay->secured_upstream_ ? TlsLabel::kTrue : tls;
+  TcpMeter meter(worker.metrics().tcp(direction, Peer::kDst, up_tls), *upstream);
   relay->up_.adopt(MeteredSocket{std::move(upstream), std::move(meter)});
   if (auto ok = relay->up_.tcp().connect(destination); !ok) {
     spdlog::debug("{} relay: {}", to_string(direction), ok.error().describe());
@@ -85,11 +104,17 @@ void TcpRelay::Side::on_eof() {
 
 void TcpRelay::Side::on_error(const Error& error) {
   spdlog::debug("relay {} failed: {}", name_, error.describe());
+  if (this == &relay_.up_ && relay_.secured_upstream_ && relay_.connecting_) {
+    count_handshake_failed(relay_.worker_.metrics(), relay_.direction_, error);
+  }
   // Pass the failure on as a reset, so the other end does not mistake it for a clean end.
   relay_.close_both(net::CloseMode::kAbort);
 }
 
 void TcpRelay::Side::on_connected() {
+  if (relay_.secured_upstream_) {
+    count_handshake_done(relay_.worker_.metrics(), relay_.direction_, tcp());
+  }
   relay_.connecting_ = false;
   relay_.deadline_.clear();
   relay_.touch();

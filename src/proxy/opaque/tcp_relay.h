@@ -66,8 +66,10 @@ class TcpRelay final : public ProxyConnection {
   Side down_;
   Side up_;
   event::Deadline deadline_;  // connect, then idle
+  Direction direction_ = Direction::kOutbound;
   bool connecting_ = false;
   bool closing_ = false;
+  bool secured_upstream_ = false;  // mesh TLS towards the upstream
 };
 
 }  // namespace lmesh::proxy

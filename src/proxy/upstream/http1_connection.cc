@@ -1,5 +1,7 @@
 #include "proxy/upstream/http1_connection.h"
 
+#include "proxy/identity/upstream_tls.h"
+
 #include <spdlog/spdlog.h>
 
 #include "proxy/upstream/http1_pool.h"
@@ -19,7 +21,8 @@ net::WatermarkLimits limits(const ProxyConfig& config) {
 
 UpstreamConnection::UpstreamConnection(UpstreamPool& pool, event::Worker& worker,
                                        const ProxyConfig& config, const TcpMetrics& metrics,
-                                       const net::SocketAddress& endpoint)
+                                       const net::SocketAddress& endpoint,
+                                       Result<std::unique_ptr<tls::Session>> tls)
     : pool_(pool),
       config_(config),
       endpoint_(endpoint),
@@ -27,11 +30,26 @@ UpstreamConnection::UpstreamConnection(UpstreamPool& pool, event::Worker& worker
           worker, static_cast<net::TcpConnection::Handler&>(*this), limits(config))),
       meter_(metrics, *tcp_),
       parser_(http::h1::Parser::Kind::kResponse, *this, kMaxResponseHeadBytes),
-      deadline_(worker.loop(), [this] { on_deadline(); }) {}
+      deadline_(worker.loop(), [this] { on_deadline(); }) {
+  if (tls) {
+    tls_ = std::move(*tls);
+    secured_ = tls_ != nullptr;
+  } else {
+    connect_error_ = tls.error();
+    connect_failure_ = ProxyError::kNoIdentity;
+  }
+}
 
 UpstreamConnection::~UpstreamConnection() = default;
 
 void UpstreamConnection::connect() {
+  if (connect_error_) {  // no certificate for a peer that needs mTLS
+    deadline_reason_ = connect_failure_;
+    deadline_.set(std::chrono::milliseconds(1));
+    return;
+  }
+  // With TLS, on_connected() waits for the handshake; the connect deadline covers both.
+  if (tls_ != nullptr) (void)tcp_->set_transport_layer(std::move(tls_));
   auto started = tcp_->connect(endpoint_);
   if (!started) {
     // Report on the next loop turn: the exchange is still inside acquire().
@@ -96,6 +114,10 @@ MeteredSocket UpstreamConnection::release_socket() {
 }
 
 void UpstreamConnection::on_connected() {
+  if (secured_) {
+    handshake_done_ = true;
+    count_handshake_done(pool_.metrics(), pool_.direction(), *tcp_);
+  }
   deadline_.clear();
   if (request_done_ && !response_started_) set_response_deadline();
 }
@@ -171,6 +193,8 @@ void UpstreamConnection::on_error(const Error& error) {
   if (!tcp_->connected()) {
     reason = error.code() == ErrorCode::kRefused ? ProxyError::kConnectRefused
                                                  : ProxyError::kConnectFailed;
+  } else if (secured_ && !handshake_done_) {
+    reason = count_handshake_failed(pool_.metrics(), pool_.direction(), error);
   }
   fail(reason, error);
 }
@@ -188,7 +212,7 @@ void UpstreamConnection::on_deadline() {
   }
   if (state_ != State::kBusy) return;
   if (connect_error_) {
-    fail(ProxyError::kConnectFailed, *connect_error_);
+    fail(connect_failure_, *connect_error_);
     return;
   }
   fail(deadline_reason_, Error(ErrorCode::kTimeout, std::string(info(deadline_reason_).header) +

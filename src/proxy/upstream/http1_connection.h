@@ -12,6 +12,7 @@
 #include "common/http/h1/parser.h"
 #include "common/net/socket_address.h"
 #include "common/net/tcp_connection.h"
+#include "common/tls/session.h"
 #include "proxy/config.h"
 #include "proxy/proxy_metrics.h"
 #include "proxy/tcp_meter.h"
@@ -45,8 +46,11 @@ class UpstreamConnection final : public event::DeferredDeletable,
     virtual void on_upstream_drained() = 0;
   };
 
+  // `tls`: the mesh TLS session to connect with (null: plaintext), or why there is none for
+  // an endpoint that needs one (the exchange then fails with no_identity).
   UpstreamConnection(UpstreamPool& pool, event::Worker& worker, const ProxyConfig& config,
-                     const TcpMetrics& metrics, const net::SocketAddress& endpoint);
+                     const TcpMetrics& metrics, const net::SocketAddress& endpoint,
+                     Result<std::unique_ptr<tls::Session>> tls = nullptr);
   ~UpstreamConnection() override;
 
   const net::SocketAddress& endpoint() const { return endpoint_; }
@@ -106,6 +110,10 @@ class UpstreamConnection final : public event::DeferredDeletable,
   Observer* observer_ = nullptr;
   State state_ = State::kBusy;
   std::optional<Error> connect_error_;  // a connect that failed synchronously, told on a timer
+  ProxyError connect_failure_ = ProxyError::kConnectFailed;
+  std::unique_ptr<tls::Session> tls_;  // until connect() hands it to the socket
+  bool secured_ = false;
+  bool handshake_done_ = false;
   bool request_done_ = false;
   bool response_started_ = false;
   bool final_response_done_ = false;

@@ -1,13 +1,19 @@
 #include "proxy/upstream/http1_pool.h"
 
+#include "proxy/identity/upstream_tls.h"
+
 #include <algorithm>
 #include <cassert>
 
 namespace lmesh::proxy {
 
-UpstreamPool::UpstreamPool(event::Worker& worker, const ProxyConfig& config,
-                           const TcpMetrics& metrics)
-    : worker_(worker), config_(config), metrics_(metrics) {}
+UpstreamPool::UpstreamPool(event::Worker& worker, const ProxyConfig& config, Direction direction,
+                           ProxyMetrics& metrics, const std::shared_ptr<const MeshTls>& mesh_tls)
+    : worker_(worker),
+      config_(config),
+      direction_(direction),
+      metrics_(metrics),
+      mesh_tls_(mesh_tls) {}
 
 UpstreamPool::~UpstreamPool() {
   // Connections are closed through close_all() while the loop still runs.
@@ -23,7 +29,12 @@ UpstreamConnection& UpstreamPool::acquire(const net::SocketAddress& endpoint,
     conn->attach(observer, head_request);
     return *conn;
   }
-  auto owned = std::make_unique<UpstreamConnection>(*this, worker_, config_, metrics_, endpoint);
+  auto tls = upstream_tls(config_, direction_, mesh_tls_, endpoint, MeshAlpn::kNone);
+  bool secured = tls.has_value() && *tls != nullptr;
+  auto owned = std::make_unique<UpstreamConnection>(
+      *this, worker_, config_,
+      metrics_.tcp(direction_, Peer::kDst, secured ? TlsLabel::kTrue : TlsLabel::kFalse), endpoint,
+      std::move(tls));
   UpstreamConnection& conn = *owned;
   all_.emplace(&conn, std::move(owned));
   conn.attach(observer, head_request);

@@ -10,6 +10,8 @@
 #include "common/event/worker.h"
 #include "common/net/socket_address.h"
 #include "proxy/config.h"
+#include "proxy/direction.h"
+#include "proxy/identity/mesh_tls.h"
 #include "proxy/proxy_metrics.h"
 #include "proxy/upstream/http1_connection.h"
 
@@ -17,12 +19,17 @@ namespace lmesh::proxy {
 
 class UpstreamPool {
  public:
-  UpstreamPool(event::Worker& worker, const ProxyConfig& config, const TcpMetrics& metrics);
+  // Connections to an endpoint with an expected identity are mutual TLS (no ALPN: HTTP/1,
+  // for the upgrades that cannot cross the HTTP/2 hop), with the worker's newest snapshot.
+  UpstreamPool(event::Worker& worker, const ProxyConfig& config, Direction direction,
+               ProxyMetrics& metrics, const std::shared_ptr<const MeshTls>& mesh_tls);
   ~UpstreamPool();
   UpstreamPool(const UpstreamPool&) = delete;
   UpstreamPool& operator=(const UpstreamPool&) = delete;
 
   event::Worker& worker() { return worker_; }
+  ProxyMetrics& metrics() { return metrics_; }
+  Direction direction() const { return direction_; }
   const ProxyConfig& config() const { return config_; }
 
   // An idle connection to `endpoint`, or a new one (connecting) when none waits.
@@ -45,7 +52,9 @@ class UpstreamPool {
 
   event::Worker& worker_;
   const ProxyConfig& config_;
-  const TcpMetrics& metrics_;
+  Direction direction_;
+  ProxyMetrics& metrics_;
+  const std::shared_ptr<const MeshTls>& mesh_tls_;
   std::unordered_map<net::SocketAddress, std::vector<UpstreamConnection*>> idle_;
   std::unordered_map<UpstreamConnection*, std::unique_ptr<UpstreamConnection>> all_;
   bool draining_ = false;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "proxy/identity/upstream_tls.h"
 #include "proxy/upstream/http2_pool.h"
 
 namespace lmesh::proxy {
@@ -29,7 +30,8 @@ h2::SessionConfig session_config(uint32_t assumed_peer_streams) {
 Http2ClientConnection::Http2ClientConnection(Http2ClientPool& pool, event::Worker& worker,
                                              const ProxyConfig& config, const TcpMetrics& metrics,
                                              const net::SocketAddress& endpoint,
-                                             uint32_t assumed_peer_streams)
+                                             uint32_t assumed_peer_streams,
+                                             Result<std::unique_ptr<tls::Session>> tls)
     : pool_(pool),
       worker_(worker),
       config_(config),
@@ -46,7 +48,15 @@ Http2ClientConnection::Http2ClientConnection(Http2ClientPool& pool, event::Worke
                  Error(ErrorCode::kTimeout,
                        "upstream " + endpoint_.to_string() + " did not answer a keepalive PING"));
           }),
-      assumed_peer_streams_(assumed_peer_streams) {}
+      assumed_peer_streams_(assumed_peer_streams) {
+  if (tls) {
+    tls_ = std::move(*tls);
+    secured_ = tls_ != nullptr;
+  } else {
+    connect_error_ = tls.error();
+    connect_failure_ = ProxyError::kNoIdentity;
+  }
+}
 
 Http2ClientConnection::~Http2ClientConnection() = default;
 
@@ -59,6 +69,16 @@ void Http2ClientConnection::connect() {
     return;
   }
   session_ = std::move(*session);
+  if (connect_error_) {
+    // No certificate for a peer that needs mTLS: the streams opened meanwhile fail with it
+    // on the next loop turn.
+    deadline_.set(std::chrono::milliseconds(1));
+    return;
+  }
+  if (tls_ != nullptr) {
+    // on_connected() now waits for the handshake; the connect deadline covers both.
+    (void)tcp_->set_transport_layer(std::move(tls_));
+  }
   schedule_flush();  // the preface and SETTINGS, queued behind the connect
   auto started = tcp_->connect(endpoint_);
   if (!started) {
@@ -152,6 +172,10 @@ void Http2ClientConnection::fail(ProxyError reason, const Error& cause) {
 // ---- the socket ----
 
 void Http2ClientConnection::on_connected() {
+  if (secured_) {
+    handshake_done_ = true;
+    count_handshake_done(pool_.metrics(), pool_.direction(), *tcp_);
+  }
   keepalive_.start(*session_);
   update_idle();
   schedule_flush();
@@ -173,6 +197,8 @@ void Http2ClientConnection::on_error(const Error& error) {
   if (!tcp_->connected()) {
     reason = error.code() == ErrorCode::kRefused ? ProxyError::kConnectRefused
                                                  : ProxyError::kConnectFailed;
+  } else if (secured_ && !handshake_done_) {
+    reason = count_handshake_failed(pool_.metrics(), pool_.direction(), error);
   }
   fail(reason, error);
 }
@@ -214,7 +240,7 @@ void Http2ClientConnection::update_idle() {
 
 void Http2ClientConnection::on_deadline() {
   if (connect_error_) {
-    fail(ProxyError::kConnectFailed, *connect_error_);
+    fail(connect_failure_, *connect_error_);
   } else if (!tcp_->connected()) {
     fail(ProxyError::kConnectTimeout,
          Error(ErrorCode::kTimeout, "upstream connect timeout (" + endpoint_.to_string() + ")"));
@@ -230,6 +256,8 @@ void Http2ClientConnection::on_response_head(h2::Stream& stream, bool end_stream
     // A response means the peer's SETTINGS came first (RFC 9113 §3.4): its limit is known.
     limit_reported_ = true;
     pool_.learned_stream_limit(endpoint_, session_->peer_max_concurrent_streams());
+    // TLS 1.3 tickets arrive after the handshake, so by the first response there is one.
+    if (secured_) pool_.learned_ticket(endpoint_, mesh_session(*tcp_)->resumption_ticket());
   }
   if (StreamObserver* o = observer(stream)) o->on_upstream_head(stream.response(), end_stream);
 }

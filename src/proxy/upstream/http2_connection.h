@@ -18,6 +18,7 @@
 #include "common/http/h2/session.h"
 #include "common/net/socket_address.h"
 #include "common/net/tcp_connection.h"
+#include "common/tls/session.h"
 #include "proxy/config.h"
 #include "proxy/http2_keepalive.h"
 #include "proxy/proxy_metrics.h"
@@ -40,7 +41,8 @@ class Http2ClientConnection final : public event::DeferredDeletable,
   // takes (the pool remembers what earlier connections to the endpoint learned).
   Http2ClientConnection(Http2ClientPool& pool, event::Worker& worker, const ProxyConfig& config,
                         const TcpMetrics& metrics, const net::SocketAddress& endpoint,
-                        uint32_t assumed_peer_streams);
+                        uint32_t assumed_peer_streams,
+                        Result<std::unique_ptr<tls::Session>> tls = nullptr);
   ~Http2ClientConnection() override;
 
   const net::SocketAddress& endpoint() const { return endpoint_; }
@@ -115,6 +117,11 @@ class Http2ClientConnection final : public event::DeferredDeletable,
   ProxyError failure_ = ProxyError::kUpstreamReset;
   std::optional<Error> failure_cause_;
   std::optional<Error> connect_error_;  // a connect that failed synchronously, told on a timer
+  ProxyError connect_failure_ = ProxyError::kConnectFailed;
+  // Mesh TLS: the session until connect() hands it to the socket, then whether there is one.
+  std::unique_ptr<tls::Session> tls_;
+  bool secured_ = false;
+  bool handshake_done_ = false;
   uint32_t assumed_peer_streams_ = 100;
   bool limit_reported_ = false;  // the peer's stream limit went to the pool
   bool draining_ = false;

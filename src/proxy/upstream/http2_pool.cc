@@ -7,8 +7,19 @@
 namespace lmesh::proxy {
 
 Http2ClientPool::Http2ClientPool(event::Worker& worker, const ProxyConfig& config,
-                                 const TcpMetrics& metrics)
-    : worker_(worker), config_(config), metrics_(metrics) {}
+                                 Direction direction, ProxyMetrics& metrics,
+                                 const std::shared_ptr<const MeshTls>& mesh_tls)
+    : worker_(worker),
+      config_(config),
+      direction_(direction),
+      metrics_(metrics),
+      mesh_tls_(mesh_tls) {}
+
+Result<std::unique_ptr<tls::Session>> Http2ClientPool::tls_for(const net::SocketAddress& endpoint) {
+  auto ticket = tickets_.find(endpoint);
+  return upstream_tls(config_, direction_, mesh_tls_, endpoint, MeshAlpn::kH2,
+                      ticket != tickets_.end() ? ticket->second : nullptr);
+}
 
 Http2ClientPool::~Http2ClientPool() = default;
 
@@ -22,9 +33,12 @@ Http2ClientConnection& Http2ClientPool::connection(const net::SocketAddress& end
   }
   if (least != nullptr && open.size() >= kMaxConnectionsPerEndpoint) return *least;
   auto limit = stream_limits_.find(endpoint);
+  auto tls = tls_for(endpoint);
+  bool secured = tls.has_value() && *tls != nullptr;
   auto conn = std::make_unique<Http2ClientConnection>(
-      *this, worker_, config_, metrics_, endpoint,
-      limit != stream_limits_.end() ? limit->second : kAssumedStreamLimit);
+      *this, worker_, config_,
+      metrics_.tcp(direction_, Peer::kDst, secured ? TlsLabel::kTrue : TlsLabel::kFalse), endpoint,
+      limit != stream_limits_.end() ? limit->second : kAssumedStreamLimit, std::move(tls));
   Http2ClientConnection& c = *conn;
   all_.emplace(&c, std::move(conn));
   open.push_back(&c);

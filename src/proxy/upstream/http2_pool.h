@@ -13,7 +13,11 @@
 
 #include "common/event/worker.h"
 #include "common/net/socket_address.h"
+#include "common/tls/session.h"
 #include "proxy/config.h"
+#include "proxy/direction.h"
+#include "proxy/identity/mesh_tls.h"
+#include "proxy/identity/upstream_tls.h"
 #include "proxy/proxy_metrics.h"
 #include "proxy/upstream/http2_connection.h"
 
@@ -21,7 +25,10 @@ namespace lmesh::proxy {
 
 class Http2ClientPool {
  public:
-  Http2ClientPool(event::Worker& worker, const ProxyConfig& config, const TcpMetrics& metrics);
+  // `mesh_tls` is the worker's snapshot slot: connections to an endpoint with an expected
+  // identity take the newest snapshot from it when they open.
+  Http2ClientPool(event::Worker& worker, const ProxyConfig& config, Direction direction,
+                  ProxyMetrics& metrics, const std::shared_ptr<const MeshTls>& mesh_tls);
   ~Http2ClientPool();
   Http2ClientPool(const Http2ClientPool&) = delete;
   Http2ClientPool& operator=(const Http2ClientPool&) = delete;
@@ -41,10 +48,21 @@ class Http2ClientPool {
   void learned_stream_limit(const net::SocketAddress& endpoint, uint32_t limit) {
     stream_limits_[endpoint] = limit;
   }
+  // The newest TLS session ticket from an endpoint: the next connection there resumes.
+  void learned_ticket(const net::SocketAddress& endpoint, tls::ResumptionTicket ticket) {
+    if (ticket != nullptr) tickets_[endpoint] = std::move(ticket);
+  }
+  ProxyMetrics& metrics() { return metrics_; }
+  Direction direction() const { return direction_; }
+  // The TLS layer for a new connection to `endpoint`: none (h2c) when no identity is expected
+  // there; an error when one is expected but this proxy has no certificate yet.
+  Result<std::unique_ptr<tls::Session>> tls_for(const net::SocketAddress& endpoint);
 
   event::Worker& worker_;
   const ProxyConfig& config_;
-  const TcpMetrics& metrics_;
+  Direction direction_;
+  ProxyMetrics& metrics_;
+  const std::shared_ptr<const MeshTls>& mesh_tls_;
   static constexpr size_t kMaxConnectionsPerEndpoint = 8;
   static constexpr uint32_t kAssumedStreamLimit = 100;  // RFC 9113 §6.5.2 suggests >= 100
 
@@ -53,6 +71,7 @@ class Http2ClientPool {
   // Each endpoint's SETTINGS_MAX_CONCURRENT_STREAMS as last seen: a new connection assumes it
   // until its own SETTINGS arrive, so a burst never opens more streams than the peer takes.
   std::unordered_map<net::SocketAddress, uint32_t> stream_limits_;
+  std::unordered_map<net::SocketAddress, tls::ResumptionTicket> tickets_;
 };
 
 }  // namespace lmesh::proxy

@@ -73,12 +73,30 @@ std::vector<FlagCase> every_flag() {
        [](const ProxyConfig& c) {
          return c.inbound_forward && c.inbound_forward->to_string() == "127.0.0.1:9000";
        }},
-      {"meshed-endpoints", "10.0.0.2:4143,127.0.0.1:5143",
+      {"meshed-endpoints", "10.0.0.2:4143,127.0.0.1:5143=api.default.serviceaccount.x",
        [](const ProxyConfig& c) {
-         return c.meshed_endpoints.size() == 2 &&
-                c.is_meshed(*net::SocketAddress::parse("127.0.0.1:5143")) &&
-                !c.is_meshed(*net::SocketAddress::parse("127.0.0.1:5144"));
+         auto with_id = *net::SocketAddress::parse("127.0.0.1:5143");
+         auto without = *net::SocketAddress::parse("10.0.0.2:4143");
+         return c.meshed_endpoints.size() == 2 && c.is_meshed(with_id) && c.is_meshed(without) &&
+                !c.is_meshed(*net::SocketAddress::parse("127.0.0.1:5144")) &&
+                c.expected_identity(with_id) != nullptr &&
+                *c.expected_identity(with_id) == "api.default.serviceaccount.x" &&
+                c.expected_identity(without) == nullptr;
        }},
+      {"identity-addr", "127.0.0.1:8080",
+       [](const ProxyConfig& c) {
+         return c.identity_addr && c.identity_addr->to_string() == "127.0.0.1:8080";
+       }},
+      {"identity-name", "web.default.serviceaccount.identity.lmesh.cluster.local",
+       [](const ProxyConfig& c) {
+         return c.identity_name == "web.default.serviceaccount.identity.lmesh.cluster.local";
+       }},
+      {"identity-token-file", "/run/token",
+       [](const ProxyConfig& c) { return c.identity_token_file == "/run/token"; }},
+      {"trust-anchors", "/run/ca.crt",
+       [](const ProxyConfig& c) { return c.trust_anchors_file == "/run/ca.crt"; }},
+      {"inbound-require-identity", "true",
+       [](const ProxyConfig& c) { return c.inbound_require_identity; }},
       {"detect-timeout", "250ms",
        [](const ProxyConfig& c) { return c.detect_timeout == milliseconds(250); }},
       {"opaque-ports", "3306,25",
@@ -281,6 +299,31 @@ TEST_CASE("unknown flags, missing values and stray arguments are errors", "[prox
         "flag '--outbound-listen' needs a value ADDR");
   CHECK(parse_error({"workers"}).message() == "unexpected argument 'workers'");
   CHECK(parse_error({"-w", "2"}).message() == "unexpected argument '-w'");
+}
+
+TEST_CASE("identity settings come together", "[proxy][config]") {
+  Env env(Vars{});
+  CHECK(validate(parse_ok({})).has_value());
+  auto alone = validate(parse_ok({"--identity-addr", "127.0.0.1:8080"}));
+  REQUIRE(!alone);
+  CHECK(alone.error().message() == "--identity-addr needs --identity-name too");
+  auto no_anchors = validate(parse_ok({"--identity-addr", "127.0.0.1:8080", "--identity-name", "a",
+                                       "--identity-token-file", "/t"}));
+  REQUIRE(!no_anchors);
+  CHECK(no_anchors.error().message() == "--identity-addr needs --trust-anchors too");
+  CHECK(validate(parse_ok({"--identity-addr", "127.0.0.1:8080", "--identity-name", "a",
+                           "--identity-token-file", "/t", "--trust-anchors", "/ca"}))
+            .has_value());
+  auto require = validate(parse_ok({"--inbound-require-identity", "true"}));
+  REQUIRE(!require);
+  CHECK(require.error().message() ==
+        "--inbound-require-identity needs an identity (--identity-addr)");
+  CHECK(!parse_args({"--inbound-require-identity", "maybe"}, [](const char*) -> const char* {
+           return nullptr;
+         }).has_value());
+  CHECK(!parse_args({"--meshed-endpoints", "127.0.0.1:1="}, [](const char*) -> const char* {
+           return nullptr;
+         }).has_value());
 }
 
 TEST_CASE("--help and -h ask for the usage text", "[proxy][config]") {

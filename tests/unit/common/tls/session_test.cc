@@ -89,7 +89,8 @@ TEST_CASE("mutual TLS 1.3 between two mesh identities", "[tls][session]") {
   Pipe p;
   p.client = *Session::client(client_context(pki, web),
                               {identity("default", "api"), identity("default", "api"), {}});
-  p.server = *Session::server(server_context(pki, api), {identity("default", "api")});
+  p.server =
+      *Session::server(server_context(pki, api), {".serviceaccount.identity.lmesh.cluster.local"});
   p.start();
   p.pump();
   REQUIRE(!p.client_error);
@@ -189,7 +190,7 @@ TEST_CASE("a ClientHello for another name is refused before the server answers",
   p.client = *Session::client(client_context(pki, pki.leaf("default", "web")),
                               {"example.com", std::nullopt, {}});
   p.server = *Session::server(server_context(pki, pki.leaf("default", "api")),
-                              {identity("default", "api")});
+                              {".serviceaccount.identity.lmesh.cluster.local"});
   p.start();
   std::string hello = p.to_server.to_string();
   p.to_server.clear();

@@ -1,0 +1,80 @@
+// Gets and keeps the proxy's certificate (DESIGN.md "Identity"): at start it makes an ECDSA
+// P-256 key in memory (never written anywhere), sends lmesh-identity a CSR with its token, and
+// publishes a MeshTls snapshot once a certificate that checks out arrives. It renews at 70 %
+// of the certificate's life (with jitter, so a fleet started together does not renew together)
+// and retries failures with exponential backoff, serving with the current certificate
+// meanwhile: an identity-service outage costs nothing until the certificate expires.
+//
+// Runs on the control thread; the snapshot reaches the workers through `publish`.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/api/client.h"
+#include "common/event/timer.h"
+#include "common/event/worker.h"
+#include "common/metrics/snapshot.h"
+#include "common/net/socket_address.h"
+#include "common/tls/certificate.h"
+#include "common/tls/key.h"
+#include "proxy/identity/mesh_tls.h"
+
+namespace lmesh::proxy {
+
+struct IdentitySettings {
+  net::SocketAddress identity_addr;  // lmesh-identity's API
+  std::string name;                  // this proxy's identity (a DNS SAN)
+  std::string token_file;            // read before every request: tokens rotate
+  std::vector<tls::Certificate> trust_anchors;
+  std::chrono::milliseconds backoff_min{500};
+  std::chrono::milliseconds backoff_max{60'000};
+};
+
+class IdentityClient {
+ public:
+  using Publish = std::function<void(std::shared_ptr<const MeshTls>)>;
+
+  static Result<std::unique_ptr<IdentityClient>> make(event::Worker& control,
+                                                      IdentitySettings settings, Publish publish);
+  ~IdentityClient();
+  IdentityClient(const IdentityClient&) = delete;
+  IdentityClient& operator=(const IdentityClient&) = delete;
+
+  // Asks for the first certificate.
+  void start();
+  bool has_certificate() const { return current_ != nullptr; }
+  // identity_cert_expiration_timestamp_seconds and identity_cert_refresh_total.
+  void append_metrics(metrics::Snapshot& snapshot) const;
+
+ private:
+  IdentityClient(event::Worker& control, IdentitySettings settings, Publish publish,
+                 tls::PrivateKey key, std::string csr_pem);
+  void request();
+  void on_response(Result<api::ClientResponse> response);
+  Result<tls::Credentials> accept(const api::ClientResponse& response) const;
+  void retry(const Error& why);
+  void schedule(std::chrono::milliseconds after);
+
+  event::Worker& control_;
+  IdentitySettings settings_;
+  Publish publish_;
+  tls::PrivateKey key_;
+  std::string csr_pem_;
+  tls::TicketKey ticket_key_;
+  api::Client client_;
+  std::unique_ptr<api::Call> call_;
+  event::Timer timer_;
+  std::mt19937_64 rng_;
+  std::chrono::milliseconds backoff_;
+  std::shared_ptr<const MeshTls> current_;
+  uint64_t refreshed_ = 0;
+  uint64_t failed_ = 0;
+};
+
+}  // namespace lmesh::proxy

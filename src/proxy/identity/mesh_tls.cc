@@ -1,0 +1,37 @@
+#include "proxy/identity/mesh_tls.h"
+
+namespace lmesh::proxy {
+
+Result<std::shared_ptr<const MeshTls>> MeshTls::make(
+    const std::string& identity, const tls::Credentials& credentials,
+    const std::vector<tls::Certificate>& trust_anchors, const tls::TicketKey& ticket_key) {
+  tls::ContextOptions server;
+  server.role = tls::Role::kServer;
+  server.credentials = credentials;
+  server.trust_anchors = trust_anchors;
+  server.require_client_certificate = true;
+  server.alpn = {std::string(kAlpnH2), std::string(kAlpnOpaque)};
+  server.ticket_key = ticket_key;
+  auto server_ctx = tls::Context::make(server);
+  if (!server_ctx) return fail(Error::wrap(server_ctx.error(), "inbound TLS context"));
+
+  std::shared_ptr<const tls::Context> clients[3];
+  const std::vector<std::string> alpns[3] = {
+      {std::string(kAlpnH2)}, {std::string(kAlpnOpaque)}, {}};
+  for (int i = 0; i < 3; ++i) {
+    tls::ContextOptions client;
+    client.role = tls::Role::kClient;
+    client.credentials = credentials;
+    client.trust_anchors = trust_anchors;
+    client.alpn = alpns[i];
+    auto ctx = tls::Context::make(client);
+    if (!ctx) return fail(Error::wrap(ctx.error(), "outbound TLS context"));
+    clients[i] = std::move(*ctx);
+  }
+  auto snapshot = std::make_shared<MeshTls>(MeshTls{identity, credentials.leaf,
+                                                    std::move(*server_ctx), std::move(clients[0]),
+                                                    std::move(clients[1]), std::move(clients[2])});
+  return std::shared_ptr<const MeshTls>(std::move(snapshot));
+}
+
+}  // namespace lmesh::proxy
