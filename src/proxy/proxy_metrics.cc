@@ -42,13 +42,13 @@ bool client_caused(ProxyError e) {
 
 ProxyMetrics::ProxyMetrics()
     : request_total_(registry_.counter("request_total", "Requests received",
-                                       {"direction", "authority", "tls"})),
-      response_total_(registry_.counter(
-          "response_total", "Responses sent",
-          {"direction", "authority", "tls", "status_code", "grpc_status_code", "classification"})),
+                                       {"direction", "authority", "tls", "client_id"})),
+      response_total_(registry_.counter("response_total", "Responses sent",
+                                        {"direction", "authority", "tls", "client_id",
+                                         "status_code", "grpc_status_code", "classification"})),
       response_latency_ms_(registry_.histogram(
           "response_latency_ms", "Time from request head to response head, in milliseconds",
-          {"direction", "authority", "tls"}, metrics::latency_ms_buckets())),
+          {"direction", "authority", "tls", "client_id"}, metrics::latency_ms_buckets())),
       http_errors_total_(registry_.counter("http_errors_total",
                                            "Requests the proxy answered or ended itself, by reason",
                                            {"direction", "reason"})),
@@ -78,10 +78,15 @@ ProxyMetrics::ProxyMetrics()
   }
 }
 
-RouteMetrics ProxyMetrics::route(Direction d, std::string_view authority, TlsLabel tls) {
-  auto labels = {to_string(d), authority, to_string(tls)};
-  return RouteMetrics{&request_total_.get(labels), &response_latency_ms_.get(labels),
-                      std::string(authority), d, tls};
+RouteMetrics ProxyMetrics::route(Direction d, std::string_view authority, TlsLabel tls,
+                                 std::string_view client_id) {
+  auto labels = {to_string(d), authority, to_string(tls), client_id};
+  return RouteMetrics{&request_total_.get(labels),
+                      &response_latency_ms_.get(labels),
+                      std::string(authority),
+                      d,
+                      tls,
+                      std::string(client_id)};
 }
 
 metrics::Counter& ProxyMetrics::response(const RouteMetrics& route, uint16_t status,
@@ -92,6 +97,7 @@ metrics::Counter& ProxyMetrics::response(const RouteMetrics& route, uint16_t sta
   auto [grpc_end, grpc_ec] = grpc_status ? std::to_chars(grpc, grpc + sizeof grpc, *grpc_status)
                                          : std::to_chars_result{grpc, std::errc{}};
   return response_total_.get({to_string(route.direction), route.authority, to_string(route.tls),
+                              route.client_id,
                               std::string_view(code, static_cast<size_t>(end - code)),
                               std::string_view(grpc, static_cast<size_t>(grpc_end - grpc)),
                               failure ? "failure" : "success"});

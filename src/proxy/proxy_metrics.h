@@ -67,6 +67,7 @@ struct RouteMetrics {
   std::string authority;
   Direction direction;
   TlsLabel tls;
+  std::string client_id;  // inbound over mesh TLS: the client's proven identity
 };
 
 class ProxyMetrics {
@@ -74,7 +75,10 @@ class ProxyMetrics {
   ProxyMetrics();
 
   const TcpMetrics& tcp(Direction d, Peer p, TlsLabel t) const { return tcp_[tcp_index(d, p, t)]; }
-  RouteMetrics route(Direction d, std::string_view authority, TlsLabel tls);
+  // `client_id`: the identity a mesh TLS client proved (empty: none; the label is then left
+  // out of the text, as every empty label value is).
+  RouteMetrics route(Direction d, std::string_view authority, TlsLabel tls,
+                     std::string_view client_id = {});
   // `grpc_status`: the grpc-status a gRPC response ended with (its label is absent otherwise).
   metrics::Counter& response(const RouteMetrics& route, uint16_t status,
                              std::optional<uint32_t> grpc_status, bool failure);

@@ -128,7 +128,9 @@ def test_requests_cross_over_mutual_tls(proxy_factory, upstream, mesh):
     for r in get(client_side, n=10):
         assert r.status == 200 and r.body == b"hello from upstream"
     # The inbound proxy terminated TLS and knows the requests came over it.
-    server_side.wait_metric("request_total", 10, direction="inbound", tls="true")
+    server_side.wait_metric("request_total", 10, direction="inbound", tls="true", client_id=WEB)
+    assert server_side.metric("response_total", direction="inbound", client_id=WEB,
+                              classification="success") == 10
     assert server_side.metric("tls_handshake_total", direction="inbound", result="success") >= 1
     assert client_side.metric("tls_handshake_total", direction="outbound", result="success") >= 1
     assert server_side.metric("tcp_open_total", direction="inbound", peer="src", tls="true") >= 1
@@ -302,3 +304,32 @@ def test_no_certificate_means_no_plaintext_fallback(proxy_factory, upstream, mes
     assert r.status == 503
     assert r.headers.get("lmesh-proxy-error") == "no identity certificate"
     assert upstream.requests == []
+
+
+def test_a_bundle_of_two_roots_trusts_both_during_a_rotation(proxy_factory, upstream, mesh,
+                                                              tmp_path):
+    old = mesh("old")
+    new = mesh("new")
+    bundle = tmp_path / "bundle.crt"
+    bundle.write_text(old.anchors.read_text() + new.anchors.read_text())
+    # The server already has a certificate from the new root, the client still one from the old.
+    server_side = proxy_factory(inbound_forward=hostport(upstream.addr),
+                                **{**new.proxy_flags(API, "api-token"), "trust_anchors": bundle})
+    peer = hostport(server_side.inbound)
+    client_side = proxy_factory(outbound_target=peer, meshed_endpoints=f"{peer}={API}",
+                                **{**old.proxy_flags(WEB, "web-token"), "trust_anchors": bundle})
+    wait_ready(server_side)
+    wait_ready(client_side)
+    for r in get(client_side, n=3):
+        assert r.status == 200
+    server_side.wait_metric("request_total", 3, direction="inbound", tls="true")
+    # Without the old root, the server refuses the client's certificate.
+    strict = proxy_factory(inbound_forward=hostport(upstream.addr),
+                           **new.proxy_flags(API, "api-token"))
+    wait_ready(strict)
+    strict_peer = hostport(strict.inbound)
+    client2 = proxy_factory(outbound_target=strict_peer, meshed_endpoints=f"{strict_peer}={API}",
+                            **{**old.proxy_flags(WEB, "web-token"), "trust_anchors": bundle})
+    wait_ready(client2)
+    assert get(client2)[0].status == 502
+    strict.wait_metric("tls_handshake_total", 1, direction="inbound", result="untrusted")

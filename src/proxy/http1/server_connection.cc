@@ -121,7 +121,8 @@ void Http1ServerConnection::on_head() {
     authority_label = fallback;
   }
   if (!route_ || route_->authority != authority_label) {
-    route_ = worker_.metrics().route(direction_, authority_label, target_.tls);
+    route_ =
+        worker_.metrics().route(direction_, authority_label, target_.tls, target_.client_identity);
     response_counter_ = nullptr;
   }
   route_->requests->inc();

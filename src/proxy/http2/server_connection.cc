@@ -58,7 +58,7 @@ void Http2ServerConnection::start(buffer::Buffer initial) {
 
 const RouteMetrics& Http2ServerConnection::route(std::string_view authority) {
   if (!route_ || route_->authority != authority) {
-    route_ = worker_.metrics().route(direction_, authority, target_.tls);
+    route_ = worker_.metrics().route(direction_, authority, target_.tls, target_.client_identity);
   }
   return *route_;
 }
