@@ -93,6 +93,8 @@ const std::vector<Setting>& settings() {
        }},
       {"kubernetes-token-file", "FILE", "our ServiceAccount token for the API server",
        [](Draft& d, std::string_view v) { return set_path(d.config.kubernetes_token_file, v); }},
+      {"kubernetes-ca-file", "FILE", "CA bundle the API server's certificate chains to",
+       [](Draft& d, std::string_view v) { return set_path(d.config.kubernetes_ca_file, v); }},
       {"log-level", "LEVEL", "trace, debug, info, warn, error, off (info)",
        [](Draft& d, std::string_view v) -> Result<void> {
          if (auto ok = log::check_level(v); !ok) return ok;

@@ -18,9 +18,8 @@ namespace lmesh::identity {
 // Where the Kubernetes API server is, for TokenReviews.
 struct KubernetesApi {
   net::HostPort address;
-  // https:// (and a bare host:port, as in a pod) needs TLS, which api::Client lacks for now:
-  // the service then refuses to start with a message saying so. http:// (e.g. kubectl proxy)
-  // works.
+  // https:// and a bare host:port (as in a pod): TLS, the server verified against
+  // --kubernetes-ca-file for the host's name or address. http:// (e.g. kubectl proxy): plain.
   bool tls = true;
   // What set it ("--kubernetes-api", "KUBERNETES_SERVICE_HOST"), for error messages.
   std::string source;
@@ -43,6 +42,8 @@ struct IdentityConfig {
   std::optional<KubernetesApi> kubernetes_api;
   // Our own ServiceAccount token, the credential for TokenReviews.
   std::string kubernetes_token_file = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+  // The CA bundle the API server's certificate must chain to.
+  std::string kubernetes_ca_file = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
 
   std::string log_level = "info";
   log::Format log_format = log::Format::kText;

@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/tls/certificate.h"
+#include "common/tls/context.h"
 #include "identity/file_token_validator.h"
+#include "identity/files.h"
 #include "identity/rfc3339.h"
 #include "identity/token_review_validator.h"
 
@@ -52,18 +55,27 @@ Result<std::unique_ptr<TokenValidator>> IdentityService::make_validator() {
     return std::unique_ptr<TokenValidator>(std::move(*v));
   }
   const KubernetesApi& api = *config_.kubernetes_api;
-  if (api.tls) {
-    // See TokenReviewOptions: this is where TLS to the API server will plug in.
-    return fail(ErrorCode::kInvalidArgument,
-                api.source + " " + api.address.to_string() +
-                    ": HTTPS to the Kubernetes API is not supported yet; use "
-                    "--kubernetes-api http://HOST:PORT (e.g. `kubectl proxy`) or --token-file");
-  }
   auto address = api.address.resolve();
   if (!address) return fail(Error::wrap(address.error(), api.source));
   TokenReviewOptions options;
   options.api_server = *address;
   options.credential_file = config_.kubernetes_token_file;
+  if (api.tls) {
+    auto pem = read_file(config_.kubernetes_ca_file, 1 << 20);
+    if (!pem) return fail(Error::wrap(pem.error(), "--kubernetes-ca-file"));
+    auto anchors = tls::Certificate::all_from_pem(*pem);
+    if (!anchors) return fail(Error::wrap(anchors.error(), "--kubernetes-ca-file"));
+    // The API server is no mesh peer: TLS 1.2 is allowed, any key type, HTTP/1.1.
+    tls::ContextOptions o;
+    o.role = tls::Role::kClient;
+    o.trust_anchors = std::move(*anchors);
+    o.alpn = {"http/1.1"};
+    o.allow_tls12 = true;
+    auto context = tls::Context::make(o);
+    if (!context) return fail(Error::wrap(context.error(), "TLS to the Kubernetes API"));
+    options.tls = std::move(*context);
+    options.server_name = api.address.host;
+  }
   auto v = TokenReviewValidator::open(worker_, std::move(options));
   if (!v) return fail(Error::wrap(v.error(), "--kubernetes-token-file"));
   spdlog::info("tokens reviewed by Kubernetes api={}", address->to_string());

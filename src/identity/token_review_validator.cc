@@ -16,6 +16,8 @@ api::ClientOptions client_options(const TokenReviewOptions& options) {
   o.protocol = api::ClientProtocol::kHttp1;
   o.request_timeout = options.request_timeout;
   o.max_response_bytes = 1 << 20;
+  o.tls = options.tls;
+  o.tls_server_name = options.server_name;
   return o;
 }
 

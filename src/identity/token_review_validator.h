@@ -31,11 +31,10 @@ struct TokenReviewOptions {
   std::string credential_file;
   std::chrono::milliseconds credential_refresh{60'000};
   std::chrono::milliseconds request_timeout{5'000};
-  // ---- TLS to the API server plugs in here. ----
-  // The real API server speaks only HTTPS; api::Client has no TLS transport yet, so requests
-  // go as plain HTTP/1.1 (fine through `kubectl proxy` or a test stand-in). When the client
-  // gains TLS, add the CA bundle (/var/run/secrets/kubernetes.io/serviceaccount/ca.crt) and
-  // the server name here and pass them on in TokenReviewValidator::TokenReviewValidator.
+  // HTTPS: the API server's certificate is verified against this context's anchors and must
+  // name `server_name` (a DNS name or the address). Null: plain HTTP (kubectl proxy).
+  std::shared_ptr<const tls::Context> tls;
+  std::string server_name;
 };
 
 class TokenReviewValidator final : public TokenValidator {

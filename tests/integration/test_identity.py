@@ -14,6 +14,7 @@ import http.server
 import json
 import os
 import re
+import ssl
 import stat
 import subprocess
 import threading
@@ -439,7 +440,7 @@ class StandInApiServer:
     """A STAND-IN for the Kubernetes API server (not a cluster): answers TokenReviews with
     recorded, real-shaped responses and records what it was sent."""
 
-    def __init__(self):
+    def __init__(self, tls_dir=None):
         self.requests = []
         outer = self
 
@@ -472,6 +473,11 @@ class StandInApiServer:
                 pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls_dir is not None:
+            # As a real API server: its own cluster CA, an RSA key, TLS 1.2 or 1.3.
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(tls_dir / "apiserver.crt", tls_dir / "apiserver.key")
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
         self.addr = self.server.server_address
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -507,9 +513,51 @@ def test_certify_with_kubernetes_token_review(start_identity, ca_dir, stand_in_a
     assert ident.metric("identity_cert_issued_total") == 1
 
 
-def test_https_kubernetes_api_is_refused_clearly_for_now(identity_bin, ca_dir, tmp_path):
-    sa_token = tmp_path / "sa-token"
-    sa_token.write_text("t\n")
-    out = refuse_to_start(identity_bin, "--issuer-dir", ca_dir, "--kubernetes-token-file", sa_token,
-                          env={"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": "6443"})
-    assert "HTTPS" in out and "KUBERNETES_SERVICE_HOST" in out, out
+def cluster_pki(tmp_path):
+    """A cluster CA and an API server certificate for 127.0.0.1, RSA as kubeadm makes them."""
+    d = tmp_path / "cluster"
+    d.mkdir()
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", d / "ca.key", "-out",
+            d / "ca.crt", "-subj", "/CN=kubernetes", "-days", "2")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", d / "apiserver.key", "-out",
+            d / "apiserver.csr", "-subj", "/CN=kube-apiserver")
+    (d / "ext").write_text("subjectAltName=IP:127.0.0.1,DNS:kubernetes.default.svc\n")
+    openssl("x509", "-req", "-in", d / "apiserver.csr", "-CA", d / "ca.crt", "-CAkey", d / "ca.key",
+            "-CAcreateserial", "-days", "2", "-extfile", d / "ext", "-out", d / "apiserver.crt")
+    return d
+
+
+def test_token_review_over_https_as_in_a_pod(start_identity, ca_dir, tmp_path):
+    cluster = cluster_pki(tmp_path)
+    api = StandInApiServer(tls_dir=cluster)
+    try:
+        sa_token = tmp_path / "sa-token"
+        sa_token.write_text("identity-sa-token\n")
+        # In a pod: KUBERNETES_SERVICE_HOST/PORT, HTTPS, the service account's ca.crt.
+        ident = start_identity(env={"KUBERNETES_SERVICE_HOST": "127.0.0.1",
+                                    "KUBERNETES_SERVICE_PORT": str(api.addr[1])},
+                               issuer_dir=ca_dir, kubernetes_token_file=sa_token,
+                               kubernetes_ca_file=cluster / "ca.crt")
+        status, body = ident.certify("k8s-web-token", make_csr(tmp_path))
+        assert status == 200, body
+        assert api.requests[-1][1].get("authorization") == "Bearer identity-sa-token"
+    finally:
+        api.close()
+
+
+def test_an_untrusted_kubernetes_api_is_never_asked(start_identity, ca_dir, tmp_path):
+    cluster = cluster_pki(tmp_path)
+    api = StandInApiServer(tls_dir=cluster)
+    try:
+        sa_token = tmp_path / "sa-token"
+        sa_token.write_text("identity-sa-token\n")
+        # The mesh's CA in place of the cluster's: the API server's certificate does not verify.
+        ident = start_identity(issuer_dir=ca_dir, kubernetes_token_file=sa_token,
+                               kubernetes_api=f"https://127.0.0.1:{api.addr[1]}",
+                               kubernetes_ca_file=ca_dir / "ca.crt")
+        status, body = ident.certify("k8s-web-token", make_csr(tmp_path))
+        assert status == 503, body
+        assert ident.metric("identity_cert_refused_total", reason="validator_unavailable") == 1
+        assert api.requests == [], "the token went to a server that did not prove who it is"
+    finally:
+        api.close()

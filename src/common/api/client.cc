@@ -1,5 +1,7 @@
 #include "common/api/client.h"
 
+#include "common/tls/session.h"
+
 #include "common/api/client_exchange.h"
 #include "common/api/client_h2.h"
 
@@ -54,7 +56,9 @@ class H1Exchange final : public ClientExchange,
         }) {}
 
   void begin(std::string_view request) {
-    if (auto ok = tcp_.connect(client_.server()); !ok) {
+    auto ok = client_.secure(tcp_);
+    if (ok) ok = tcp_.connect(client_.server());
+    if (!ok) {
       // Reported on a later turn, like every other outcome.
       pending_error_ = ok.error();
       deadline_.set(std::chrono::milliseconds(1));
@@ -340,6 +344,14 @@ std::chrono::milliseconds Client::backoff(unsigned attempt) {
   uint64_t ceiling = std::min(cap, base << std::min(attempt, 20u));
   std::uniform_int_distribution<uint64_t> pick(0, ceiling);
   return std::chrono::milliseconds(pick(rng_));
+}
+
+Result<void> Client::secure(net::TcpConnection& tcp) const {
+  if (options_.tls == nullptr) return {};
+  tls::ClientSessionOptions o{options_.tls_server_name, options_.tls_server_name, nullptr};
+  auto session = tls::Session::client(options_.tls, o);
+  if (!session) return fail(Error::wrap(session.error(), "TLS to " + server_.to_string()));
+  return tcp.set_transport_layer(std::move(*session));
 }
 
 }  // namespace lmesh::api

@@ -20,7 +20,9 @@
 
 #include "common/event/worker.h"
 #include "common/net/socket_address.h"
+#include "common/net/tcp_connection.h"
 #include "common/result.h"
+#include "common/tls/context.h"
 
 namespace lmesh::api {
 
@@ -34,6 +36,11 @@ struct ClientOptions {
   std::chrono::milliseconds backoff_min{100};
   std::chrono::milliseconds backoff_max{10'000};
   size_t max_response_bytes = 4 << 20;  // whole responses; a watch's lines have the same cap
+  // TLS to the server: the context (its trust anchors; ALPN h2 for kHttp2, http/1.1 for
+  // kHttp1) and the name the server's certificate must carry, a DNS name or an IP address.
+  // Unset: plaintext.
+  std::shared_ptr<const tls::Context> tls;
+  std::string tls_server_name;
 };
 
 // Extra request header fields (name, value), e.g. {"authorization", "Bearer ..."}. Names are
@@ -88,6 +95,9 @@ class Client {
   event::Worker& worker() const { return worker_; }
   const net::SocketAddress& server() const { return server_; }
   const ClientOptions& options() const { return options_; }
+  // For the transports: puts a TLS session on `tcp` before it connects, when options().tls
+  // asks for one.
+  Result<void> secure(net::TcpConnection& tcp) const;
   // Full jitter (AWS architecture blog, "Exponential Backoff And Jitter"): a random delay in
   // [0, min(max, base * 2^attempt)], so clients restarted together do not retry together.
   std::chrono::milliseconds backoff(unsigned attempt);

@@ -135,7 +135,9 @@ void H2Transport::connect() {
     return;
   }
   session_ = std::move(*session);
-  if (auto ok = tcp_.connect(client_.server()); !ok) {
+  auto ok = client_.secure(tcp_);
+  if (ok) ok = tcp_.connect(client_.server());
+  if (!ok) {
     failure_ = ok.error();  // told on a later turn
     connect_deadline_.set(std::chrono::milliseconds(1));
     return;

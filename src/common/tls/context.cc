@@ -85,11 +85,14 @@ Result<std::shared_ptr<const Context>> Context::make(const ContextOptions& optio
     return fail(native::error(ErrorCode::kInvalidArgument, what));
   };
 
-  if (SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1 ||
+  if (SSL_CTX_set_min_proto_version(ctx, options.allow_tls12 ? TLS1_2_VERSION : TLS1_3_VERSION) !=
+          1 ||
       SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1) {
     return fail_with("restricting TLS to version 1.3");
   }
-  if (SSL_CTX_set1_curves_list(ctx, "X25519:P-256") != 1) return fail_with("setting key shares");
+  if (SSL_CTX_set1_curves_list(ctx, "X25519:P-256:P-384") != 1) {
+    return fail_with("setting key shares");
+  }
 
   if (options.credentials) {
     const Credentials& c = *options.credentials;

@@ -48,6 +48,9 @@ struct ContextOptions {
   std::vector<std::string> alpn;
   // Servers: the ticket key (random when unset, so tickets only work within this context).
   std::optional<TicketKey> ticket_key;
+  // Also TLS 1.2: for servers outside the mesh (the Kubernetes API server). Between proxies
+  // the mesh speaks TLS 1.3 only.
+  bool allow_tls12 = false;
 };
 
 class Context {

@@ -1,5 +1,6 @@
 #include "common/tls/session.h"
 
+#include <arpa/inet.h>
 #include <openssl/ssl.h>
 
 #include <cassert>
@@ -11,6 +12,11 @@ namespace {
 
 // SSL_read and BIO_read fill pooled chunks in pieces this large (one TLS record's payload).
 constexpr size_t kReadPiece = 16 * 1024;
+
+bool is_ip_literal(const std::string& name) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, name.c_str(), buf) == 1 || inet_pton(AF_INET6, name.c_str(), buf) == 1;
+}
 
 X509* peer_certificate(const SSL* ssl) {
 #ifdef OPENSSL_IS_BORINGSSL
@@ -77,15 +83,18 @@ Result<std::unique_ptr<Session>> Session::client(std::shared_ptr<const Context> 
   if (ssl == nullptr) return fail(native::error(ErrorCode::kInternal, "making a TLS session"));
   std::unique_ptr<Session> session(new Session(std::move(context), ssl));
   SSL_set_connect_state(ssl);
-  if (!options.server_name.empty() &&
+  if (!options.server_name.empty() && !is_ip_literal(options.server_name) &&
       SSL_set_tlsext_host_name(ssl, options.server_name.c_str()) != 1) {
     return fail(native::error(ErrorCode::kInvalidArgument, "setting SNI"));
   }
   if (options.expected_identity) {
-    // The identity is a DNS SAN, checked like a host name during verification; the length
-    // must be passed (0 fails, DEPS.md).
+    // Checked during verification: a DNS SAN like a host name (the length must be passed: 0
+    // fails, DEPS.md), or an IP SAN for an address.
     const std::string& id = *options.expected_identity;
-    if (X509_VERIFY_PARAM_set1_host(SSL_get0_param(ssl), id.data(), id.size()) != 1) {
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+    int ok = is_ip_literal(id) ? X509_VERIFY_PARAM_set1_ip_asc(param, id.c_str())
+                               : X509_VERIFY_PARAM_set1_host(param, id.data(), id.size());
+    if (ok != 1) {
       return fail(native::error(ErrorCode::kInvalidArgument, "setting the expected identity"));
     }
   }
@@ -129,7 +138,7 @@ Error Session::failure(std::string_view library_detail) const {
   X509_free(peer);
   if (wrong_server_name_) {
     reason = FailureReason::kNotForThisServer;
-  } else if (verify == X509_V_ERR_HOSTNAME_MISMATCH) {
+  } else if (verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH) {
     reason = FailureReason::kIdentityMismatch;
   } else if (verify == X509_V_ERR_CERT_HAS_EXPIRED || verify == X509_V_ERR_CERT_NOT_YET_VALID) {
     reason = FailureReason::kExpired;

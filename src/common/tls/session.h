@@ -40,9 +40,10 @@ std::string_view metric_token(std::optional<FailureReason> reason);
 using ResumptionTicket = std::shared_ptr<ssl_session_st>;
 
 struct ClientSessionOptions {
-  std::string server_name;                       // SNI; empty: none
-  std::optional<std::string> expected_identity;  // the server's DNS SAN must equal this
-  ResumptionTicket resume;                       // offered if set
+  std::string server_name;  // SNI; empty (or an IP address, which SNI cannot carry): none
+  // The server's certificate must name this: a DNS SAN, or an IP SAN for an IP address.
+  std::optional<std::string> expected_identity;
+  ResumptionTicket resume;  // offered if set
 };
 
 struct ServerSessionOptions {
