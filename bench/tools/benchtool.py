@@ -7,6 +7,7 @@
   benchtool.py idleconns ...        hold N keep-alive connections open, print the proxy's memory
   benchtool.py report ...           aggregate raw.jsonl: tables on stdout, JSON file
   benchtool.py show FILE            print the tables of a results JSON again
+  benchtool.py tlshandshakes ...    open new mutual-TLS 1.3 connections for S seconds, print JSON
 """
 
 import argparse
@@ -480,6 +481,32 @@ def cmd_show(args):
     print_targets(result["targets"], "lmesh" in proxies)
 
 
+# ---------------------------------------------------------------- tlshandshakes
+
+def cmd_tlshandshakes(args):
+    """Full TLS 1.3 handshakes (no resumption) with a client certificate, one after another,
+    for `seconds`: the server's cost per handshake is its CPU time over the count."""
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_verify_locations(args.cafile)
+    ctx.load_cert_chain(args.cert, args.key)
+    ctx.check_hostname = True
+    ctx.set_alpn_protocols([args.alpn])
+    host, port = args.target.rsplit(":", 1)
+    done = failed = 0
+    end = time.monotonic() + args.seconds
+    while time.monotonic() < end:
+        try:
+            with socket.create_connection((host, int(port)), timeout=5) as raw:
+                with ctx.wrap_socket(raw, server_hostname=args.sni) as tls:
+                    tls.do_handshake()
+                    done += 1
+        except (OSError, ssl.SSLError):
+            failed += 1
+    print(json.dumps({"handshakes": done, "failed": failed, "seconds": args.seconds}))
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -500,6 +527,15 @@ def main():
     p.add_argument("--settle", type=float, default=0.5)
     p.add_argument("--timeout", type=float, default=20.0)
     p.set_defaults(fn=cmd_idleconns)
+    p = sub.add_parser("tlshandshakes")
+    p.add_argument("--target", required=True)
+    p.add_argument("--sni", required=True)
+    p.add_argument("--cert", required=True)
+    p.add_argument("--key", required=True)
+    p.add_argument("--cafile", required=True)
+    p.add_argument("--alpn", default="h2")
+    p.add_argument("--seconds", type=float, default=5.0)
+    p.set_defaults(fn=cmd_tlshandshakes)
     p = sub.add_parser("show")
     p.add_argument("file")
     p.set_defaults(fn=cmd_show)
