@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/config/flags.h"
 #include "common/log/log.h"
 #include "common/net/socket_address.h"
 #include "common/result.h"
@@ -55,7 +56,7 @@ struct ParsedArgs {
 };
 
 // `env` lookups go through `getenv_fn` so tests can supply an environment.
-using GetEnvFn = const char* (*)(const char*);
+using GetEnvFn = config::GetEnvFn;
 Result<ParsedArgs> parse_args(const std::vector<std::string>& args, GetEnvFn getenv_fn);
 std::string usage();
 

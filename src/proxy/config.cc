@@ -6,17 +6,14 @@
 #include <thread>
 
 #include "common/config/duration.h"
+#include "common/config/flags.h"
 
 namespace lmesh::proxy {
 namespace {
 
 // One row per setting: its flag name, what it means, and how it lands in ProxyConfig.
-struct Setting {
-  std::string_view flag;  // without the leading "--"
-  std::string_view value_name;
-  std::string_view help;
-  std::function<Result<void>(ProxyConfig&, std::string_view)> apply;
-};
+using Setting = config::Flag<ProxyConfig>;
+constexpr std::string_view kEnvPrefix = "LMESH_PROXY_";
 
 Result<void> set_address(net::SocketAddress& out, std::string_view v) {
   auto hp = net::HostPort::parse(v);
@@ -189,16 +186,6 @@ const std::vector<Setting>& settings() {
   return kSettings;
 }
 
-std::string env_name(std::string_view flag) {
-  std::string name = "LMESH_PROXY_";
-  for (char ch : flag) name += ch == '-' ? '_' : static_cast<char>(std::toupper(ch));
-  return name;
-}
-
-Error bad_setting(std::string_view source, std::string_view value, const Error& why) {
-  return Error::wrap(why, "invalid " + std::string(source) + " '" + std::string(value) + "'");
-}
-
 ProxyConfig defaults() {
   ProxyConfig c;
   c.outbound_listen = *net::SocketAddress::parse("127.0.0.1:4140");
@@ -228,56 +215,9 @@ const std::string* ProxyConfig::expected_identity(const net::SocketAddress& endp
 
 Result<ParsedArgs> parse_args(const std::vector<std::string>& args, GetEnvFn getenv_fn) {
   ParsedArgs parsed{defaults(), false};
-  // Read the command line first: a flag given there wins, so the environment's value for it
-  // is not even looked at (a stale bad variable must not stop a corrected command line).
-  std::vector<std::pair<const Setting*, std::string_view>> flags;
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string_view arg = args[i];
-    if (arg == "--help" || arg == "-h") {
-      parsed.help = true;
-      return parsed;
-    }
-    if (!arg.starts_with("--")) {
-      return fail(ErrorCode::kInvalidArgument, "unexpected argument '" + std::string(arg) + "'");
-    }
-    std::string_view name = arg.substr(2);
-    std::string_view value;
-    bool has_value = false;
-    if (auto eq = name.find('='); eq != std::string_view::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-      has_value = true;
-    }
-    auto it = std::find_if(settings().begin(), settings().end(),
-                           [&](const Setting& s) { return s.flag == name; });
-    if (it == settings().end()) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "unknown flag '--" + std::string(name) + "' (see --help)");
-    }
-    if (!has_value) {
-      if (i + 1 >= args.size()) {
-        return fail(
-            ErrorCode::kInvalidArgument,
-            "flag '--" + std::string(name) + "' needs a value " + std::string(it->value_name));
-      }
-      value = args[++i];
-    }
-    flags.emplace_back(&*it, value);
-  }
-  for (const Setting& s : settings()) {
-    bool on_command_line =
-        std::any_of(flags.begin(), flags.end(), [&](const auto& f) { return f.first == &s; });
-    if (on_command_line) continue;
-    std::string name = env_name(s.flag);
-    const char* v = getenv_fn(name.c_str());
-    if (v == nullptr) continue;
-    if (auto ok = s.apply(parsed.config, v); !ok) return fail(bad_setting(name, v, ok.error()));
-  }
-  for (const auto& [setting, value] : flags) {
-    if (auto ok = setting->apply(parsed.config, value); !ok) {
-      return fail(bad_setting("--" + std::string(setting->flag), value, ok.error()));
-    }
-  }
+  auto help = config::apply_flags(settings(), kEnvPrefix, args, getenv_fn, parsed.config);
+  if (!help) return fail(help.error());
+  parsed.help = *help;
   return parsed;
 }
 
@@ -305,13 +245,7 @@ std::string usage() {
       "The lmesh sidecar proxy. Every flag can also be set as an environment variable\n"
       "LMESH_PROXY_<FLAG> (e.g. LMESH_PROXY_OUTBOUND_LISTEN); flags win over the environment.\n"
       "Durations take a unit: 500ms, 10s, 5m, 1h (0 disables).\n\nflags:\n";
-  for (const Setting& s : settings()) {
-    std::string left = "  --" + std::string(s.flag) + " " + std::string(s.value_name);
-    left.resize(std::max<size_t>(left.size() + 2, 36), ' ');
-    out += left + std::string(s.help) + "\n";
-  }
-  out += "  --help                            this text\n";
-  return out;
+  return out + config::usage_lines(settings());
 }
 
 }  // namespace lmesh::proxy
