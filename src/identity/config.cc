@@ -7,6 +7,7 @@
 
 #include "common/config/duration.h"
 #include "common/config/flags.h"
+#include "common/tls/identity_name.h"
 #include "identity/ca_init.h"
 
 namespace lmesh::identity {
@@ -64,6 +65,16 @@ const std::vector<Setting>& settings() {
        [](Draft& d, std::string_view v) { return set_path(d.config.issuer.issuer_cert, v); }},
       {"issuer-key", "FILE", "PEM issuer private key (ECDSA P-256)",
        [](Draft& d, std::string_view v) { return set_path(d.config.issuer.issuer_key, v); }},
+      {"server-identity", "NAME",
+       "the identity this API proves over TLS (identity.lmesh-system.serviceaccount...)",
+       [](Draft& d, std::string_view v) -> Result<void> {
+         if (!tls::ServiceAccountIdentity::from_dns_name(v)) {
+           return fail(ErrorCode::kInvalidArgument,
+                       "expected <sa>.<ns>.serviceaccount.identity.lmesh.cluster.local");
+         }
+         d.config.server_identity = std::string(v);
+         return {};
+       }},
       {"issuance-lifetime", "DURATION", "lifetime of issued leaf certificates (24h)",
        [](Draft& d, std::string_view v) {
          // Down to 5 s: short lifetimes are how renewal is tested (issue: a 10 s lifetime).

@@ -32,6 +32,9 @@ struct IdentityConfig {
   // The trust anchors, the issuer certificate and its key (PEM files), set one by one or all
   // at once with --issuer-dir DIR (DIR/ca.crt, DIR/issuer.crt, DIR/issuer.key).
   IssuerFiles issuer;
+  // The identity this service proves to proxies over TLS (a certificate it issues itself at
+  // start, its key in memory only).
+  std::string server_identity = "identity.lmesh-system.serviceaccount.identity.lmesh.cluster.local";
   // How long an issued leaf is valid.
   std::chrono::seconds issuance_lifetime{std::chrono::hours(24)};
   // How far a leaf's notBefore is back-dated, for peers whose clocks lag ours.

@@ -9,8 +9,10 @@
 namespace lmesh::identity {
 namespace {
 
-api::ServerOptions server_options(IdentityMetrics& metrics) {
+api::ServerOptions server_options(IdentityMetrics& metrics,
+                                  std::shared_ptr<const tls::Context> tls) {
   api::ServerOptions o;
+  o.tls = std::move(tls);
   o.max_body_bytes = kMaxCertifyBodyBytes;
   // api::Server answers 413 itself; the refusal still counts.
   o.on_body_too_large = [&metrics](std::string_view target) {
@@ -23,11 +25,11 @@ api::ServerOptions server_options(IdentityMetrics& metrics) {
 
 IdentityServer::IdentityServer(event::Worker& worker, const CertificateAuthority& ca,
                                TokenValidator& validator, IdentityMetrics& metrics,
-                               IssuancePolicy policy)
+                               IssuancePolicy policy, std::shared_ptr<const tls::Context> tls)
     : ca_(ca),
       metrics_(metrics),
       certify_(ca, validator, metrics, policy),
-      server_(worker, server_options(metrics)) {
+      server_(worker, server_options(metrics, std::move(tls))) {
   metrics_.set_issuer_expiry(ca_.issuer_certificate().not_after());
   server_.route("POST", "/v1/certify",
                 [this](const api::Request& req, std::shared_ptr<api::Response> r) {

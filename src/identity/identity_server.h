@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 
 #include "common/api/server.h"
 #include "common/event/worker.h"
 #include "common/net/socket_address.h"
 #include "common/result.h"
+#include "common/tls/context.h"
 #include "identity/certificate_authority.h"
 #include "identity/certify_handler.h"
 #include "identity/identity_metrics.h"
@@ -20,9 +22,11 @@ inline constexpr size_t kMaxCertifyBodyBytes = 64 << 10;
 
 class IdentityServer {
  public:
-  // `ca`, `validator` and `metrics` must outlive the server.
+  // `ca`, `validator` and `metrics` must outlive the server. `tls`: the API also answers TLS
+  // with this context (proxies reach it so, verifying who it is); plaintext stays for curl.
   IdentityServer(event::Worker& worker, const CertificateAuthority& ca, TokenValidator& validator,
-                 IdentityMetrics& metrics, IssuancePolicy policy);
+                 IdentityMetrics& metrics, IssuancePolicy policy,
+                 std::shared_ptr<const tls::Context> tls = nullptr);
 
   Result<net::SocketAddress> listen(const net::SocketAddress& address) {
     return server_.listen(address);

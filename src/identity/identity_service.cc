@@ -4,6 +4,9 @@
 
 #include "common/tls/certificate.h"
 #include "common/tls/context.h"
+#include "common/tls/csr.h"
+#include "common/tls/identity_name.h"
+#include "common/tls/key.h"
 #include "identity/file_token_validator.h"
 #include "identity/files.h"
 #include "identity/rfc3339.h"
@@ -33,8 +36,12 @@ Result<void> IdentityService::start() {
   if (!validator) return fail(validator.error());
   validator_ = std::move(*validator);
 
+  auto serving = serving_context();
+  if (!serving) return fail(Error::wrap(serving.error(), "the API's own certificate"));
+
   IssuancePolicy policy{config_.issuance_lifetime, config_.clock_skew_allowance};
-  server_ = std::make_unique<IdentityServer>(worker_, *ca_, *validator_, metrics_, policy);
+  server_ = std::make_unique<IdentityServer>(worker_, *ca_, *validator_, metrics_, policy,
+                                             std::move(*serving));
   auto bound = server_->listen(config_.listen);
   if (!bound) return fail(Error::wrap(bound.error(), "--listen " + config_.listen.to_string()));
   spdlog::info("listening listener=api addr={}", bound->to_string());
@@ -45,6 +52,34 @@ Result<void> IdentityService::start() {
     uv_signal_start(handle->get(), &IdentityService::on_signal, signum);
   }
   return {};
+}
+
+Result<std::shared_ptr<const tls::Context>> IdentityService::serving_context() {
+  // Proxies verify this service against their trust anchors before they send it a token, so
+  // it proves itself the way they will: a leaf from its own issuer for its identity, with a
+  // key made here and never written anywhere (a restart makes a new one).
+  auto who = tls::ServiceAccountIdentity::from_dns_name(config_.server_identity);
+  if (!who) return fail(ErrorCode::kInvalidArgument, "bad --server-identity");
+  auto key = tls::PrivateKey::generate_p256();
+  if (!key) return fail(key.error());
+  tls::SubjectNames names{who->dns_name(), {who->dns_name()}, {who->spiffe_id()}};
+  auto csr_pem = tls::make_csr_pem(*key, names);
+  if (!csr_pem) return fail(csr_pem.error());
+  auto csr = tls::CertificateRequest::from_pem(*csr_pem);
+  if (!csr) return fail(ErrorCode::kInternal, csr.error().detail);
+  // As long as the issuer lasts: the key lives only as long as this process anyway.
+  auto now = std::chrono::system_clock::now();
+  auto lifetime =
+      std::chrono::duration_cast<std::chrono::seconds>(ca_->issuer_certificate().not_after() - now);
+  auto leaf = ca_->issue(*csr, *who, now, lifetime, config_.clock_skew_allowance);
+  if (!leaf) return fail(leaf.error());
+  tls::ContextOptions o;
+  o.role = tls::Role::kServer;
+  o.credentials = tls::Credentials{std::move(*leaf), {ca_->issuer_certificate()}, std::move(*key)};
+  o.require_client_certificate = false;  // proxies have no certificate yet: that is the point
+  o.alpn = {"h2", "http/1.1"};
+  spdlog::info("api identity name={}", who->dns_name());
+  return tls::Context::make(o);
 }
 
 Result<std::unique_ptr<TokenValidator>> IdentityService::make_validator() {

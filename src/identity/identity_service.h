@@ -34,6 +34,8 @@ class IdentityService {
  private:
   static void on_signal(uv_signal_t* handle, int signum);
   Result<std::unique_ptr<TokenValidator>> make_validator();
+  // The TLS context the API serves with: a certificate for --server-identity.
+  Result<std::shared_ptr<const tls::Context>> serving_context();
   void stop();
 
   IdentityConfig config_;

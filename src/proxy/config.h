@@ -49,6 +49,10 @@ struct ProxyConfig {
   std::string identity_name;                        // this proxy's identity, a DNS SAN
   std::string identity_token_file;  // the token proving it, read before every request
   std::string trust_anchors_file;   // PEM bundle of roots (two during a rotation)
+  // The identity lmesh-identity must prove (over TLS, against the trust anchors) before this
+  // proxy sends it its token.
+  std::string identity_server_name =
+      "identity.lmesh-system.serviceaccount.identity.lmesh.cluster.local";
   // Inbound plaintext (from unmeshed clients) is refused and counted.
   bool inbound_require_identity = false;
 

@@ -74,7 +74,8 @@ Result<void> Proxy::start_identity() {
     return fail(Error::wrap(anchors.error(), "--trust-anchors " + config_->trust_anchors_file));
   }
   IdentitySettings settings{*config_->identity_addr, config_->identity_name,
-                            config_->identity_token_file, std::move(*anchors)};
+                            config_->identity_token_file, config_->identity_server_name,
+                            std::move(*anchors)};
   auto client = IdentityClient::make(
       control_, std::move(settings), [this](std::shared_ptr<const MeshTls> snapshot) {
         for (auto& pw : proxy_workers_) {

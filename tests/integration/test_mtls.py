@@ -25,6 +25,7 @@ from wire import SockReader
 WEB = "web.default.serviceaccount.identity.lmesh.cluster.local"
 API = "api.default.serviceaccount.identity.lmesh.cluster.local"
 DB = "db.default.serviceaccount.identity.lmesh.cluster.local"
+IDENTITY_SERVER = "identity.lmesh-system.serviceaccount.identity.lmesh.cluster.local"
 
 
 def binary(env, default):
@@ -333,3 +334,20 @@ def test_a_bundle_of_two_roots_trusts_both_during_a_rotation(proxy_factory, upst
     wait_ready(client2)
     assert get(client2)[0].status == 502
     strict.wait_metric("tls_handshake_total", 1, direction="inbound", result="untrusted")
+
+
+def test_the_token_goes_only_to_the_identity_service_it_expects(proxy_factory, mesh):
+    ca = mesh()
+    host, port = ca.identity.api
+    # lmesh-identity answers TLS with a certificate for its own identity, from its issuer.
+    done = subprocess.run(["openssl", "s_client", "-connect", f"{host}:{port}", "-alpn", "h2",
+                           "-CAfile", str(ca.anchors), "-verify_hostname", IDENTITY_SERVER],
+                          input=b"", capture_output=True, timeout=20)
+    out = done.stdout.decode()
+    assert "TLSv1.3" in out and "Verify return code: 0 (ok)" in out, out
+    # A proxy expecting another name never sends its token there and never becomes ready.
+    proxy = proxy_factory(**ca.proxy_flags(WEB, "web-token"),
+                          identity_server_name="impostor.default.serviceaccount.identity.lmesh.cluster.local")
+    wait_until(lambda: proxy.metric("identity_cert_refresh_total", result="failure") >= 1, 10)
+    assert proxy.admin_get("/ready").status == 503
+    assert proxy.metric("identity_cert_refresh_total", result="success") == 0

@@ -5,6 +5,7 @@
 
 #include "common/api/h1_connection.h"
 #include "common/api/h2_connection.h"
+#include "common/tls/session.h"
 
 namespace lmesh::api {
 namespace {
@@ -30,6 +31,7 @@ void Server::Detector::accept(uv_stream_t* listener) {
 
 void Server::Detector::on_read(buffer::Slice data) {
   peeked_.append(std::move(data));
+  if (!past_tls()) return;
   // Only the preface's 24 bytes matter; they may arrive over several reads.
   std::string head;
   for (size_t i = 0; i < peeked_.slice_count() && head.size() < kH2Preface.size(); ++i) {
@@ -41,6 +43,30 @@ void Server::Detector::on_read(buffer::Slice data) {
   } else if (head.size() == kH2Preface.size()) {
     hand_over(true);
   }
+}
+
+bool Server::Detector::past_tls() {
+  if (tls_decided_) return true;
+  const auto& context = server_.options().tls;
+  std::string bytes = peeked_.to_string();
+  if (context == nullptr || static_cast<uint8_t>(bytes[0]) != 0x16) {  // not a TLS handshake
+    tls_decided_ = true;
+    return true;
+  }
+  // The whole first record (RFC 8446 §5.1: a 5-byte header with its length).
+  if (bytes.size() < 5) return false;
+  size_t record = 5 + ((static_cast<uint8_t>(bytes[3]) << 8) | static_cast<uint8_t>(bytes[4]));
+  if (bytes.size() < record) return false;
+  tls_decided_ = true;
+  auto session = tls::Session::server(context);
+  auto started = session ? tcp_->set_transport_layer(std::move(*session), bytes)
+                         : Result<void>(std::unexpected(session.error()));
+  if (!started) {
+    close(net::CloseMode::kAbort);
+    return false;
+  }
+  peeked_.clear();  // the plaintext follows once the handshake is done
+  return false;
 }
 
 void Server::Detector::hand_over(bool http2) {

@@ -24,6 +24,9 @@ class Server::Detector final : public Server::Connection, private net::TcpConnec
   void on_error(const Error&) override { close(net::CloseMode::kNoFlush); }
   void on_closed() override;
   void hand_over(bool http2);
+  // With ServerOptions::tls: whether the bytes so far can be detected as HTTP yet (false while
+  // a TLS record is incomplete or its handshake has just started).
+  bool past_tls();
 
   Server& server_;
   uint64_t id_;
@@ -31,6 +34,7 @@ class Server::Detector final : public Server::Connection, private net::TcpConnec
   buffer::Buffer peeked_;
   event::Deadline idle_;
   bool closing_ = false;
+  bool tls_decided_ = false;
 };
 
 }  // namespace lmesh::api

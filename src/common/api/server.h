@@ -21,6 +21,7 @@
 #include "common/net/socket_address.h"
 #include "common/net/tcp_connection.h"
 #include "common/result.h"
+#include "common/tls/context.h"
 
 namespace lmesh::api {
 
@@ -30,6 +31,10 @@ struct ServerOptions {
   size_t max_body_bytes = 1 << 20;                 // larger bodies get 413
   size_t max_head_bytes = 16 << 10;                // larger heads get 431
   std::chrono::milliseconds idle_timeout{60'000};  // idle keep-alive connections close
+  // TLS: a connection that opens with a TLS record is terminated with this context (ALPN h2 or
+  // http/1.1) and then detected like any other; plaintext is still served beside it, so curl
+  // and h2c clients keep working. Null: plaintext only.
+  std::shared_ptr<const tls::Context> tls;
   // Runs with the request target when a body is refused with 413 (no handler sees such a
   // request), so that a service can count the refusal in its own metrics.
   std::function<void(std::string_view target)> on_body_too_large;

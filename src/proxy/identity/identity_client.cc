@@ -60,19 +60,33 @@ Result<std::unique_ptr<IdentityClient>> IdentityClient::make(event::Worker& cont
   }
   auto csr = tls::make_csr_pem(*key, names);
   if (!csr) return fail(csr.error());
-  return std::unique_ptr<IdentityClient>(new IdentityClient(
-      control, std::move(settings), std::move(publish), std::move(*key), std::move(*csr)));
+  // The token goes only to a server that proves it is lmesh-identity: TLS 1.3, its
+  // certificate chaining to our anchors and naming server_name. No client certificate: this
+  // is how the proxy gets its first one.
+  tls::ContextOptions o;
+  o.role = tls::Role::kClient;
+  o.trust_anchors = settings.trust_anchors;
+  o.alpn = {"h2"};
+  auto context = tls::Context::make(o);
+  if (!context) return fail(Error::wrap(context.error(), "TLS to the identity service"));
+  api::ClientOptions client_options;
+  client_options.tls = std::move(*context);
+  client_options.tls_server_name = settings.server_name;
+  return std::unique_ptr<IdentityClient>(
+      new IdentityClient(control, std::move(settings), std::move(publish), std::move(*key),
+                         std::move(*csr), std::move(client_options)));
 }
 
 IdentityClient::IdentityClient(event::Worker& control, IdentitySettings settings, Publish publish,
-                               tls::PrivateKey key, std::string csr_pem)
+                               tls::PrivateKey key, std::string csr_pem,
+                               api::ClientOptions client_options)
     : control_(control),
       settings_(std::move(settings)),
       publish_(std::move(publish)),
       key_(std::move(key)),
       csr_pem_(std::move(csr_pem)),
       ticket_key_(tls::random_ticket_key()),
-      client_(control, settings_.identity_addr),
+      client_(control, settings_.identity_addr, std::move(client_options)),
       timer_(control.loop(), [this] { request(); }),
       rng_(std::random_device{}()),
       backoff_(settings_.backoff_min) {}

@@ -31,6 +31,7 @@ struct IdentitySettings {
   net::SocketAddress identity_addr;  // lmesh-identity's API
   std::string name;                  // this proxy's identity (a DNS SAN)
   std::string token_file;            // read before every request: tokens rotate
+  std::string server_name;           // the identity lmesh-identity proves over TLS
   std::vector<tls::Certificate> trust_anchors;
   std::chrono::milliseconds backoff_min{500};
   std::chrono::milliseconds backoff_max{60'000};
@@ -54,7 +55,7 @@ class IdentityClient {
 
  private:
   IdentityClient(event::Worker& control, IdentitySettings settings, Publish publish,
-                 tls::PrivateKey key, std::string csr_pem);
+                 tls::PrivateKey key, std::string csr_pem, api::ClientOptions client_options);
   void request();
   void on_response(Result<api::ClientResponse> response);
   Result<tls::Credentials> accept(const api::ClientResponse& response) const;

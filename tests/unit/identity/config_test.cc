@@ -63,7 +63,16 @@ TEST_CASE("defaults and --issuer-dir", "[identity][config]") {
   CHECK(c.token_file == "/tokens");
   CHECK(!c.kubernetes_api.has_value());
   CHECK(c.kubernetes_token_file == "/var/run/secrets/kubernetes.io/serviceaccount/token");
+  CHECK(c.kubernetes_ca_file == "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt");
+  CHECK(c.server_identity == "identity.lmesh-system.serviceaccount.identity.lmesh.cluster.local");
   CHECK(c.log_format == log::Format::kText);
+  CHECK(parse_ok(with(kMinimal,
+                      {"--server-identity", "ca.mesh.serviceaccount.identity.lmesh.cluster.local"}))
+            .server_identity == "ca.mesh.serviceaccount.identity.lmesh.cluster.local");
+  CHECK(parse_error(with(kMinimal, {"--server-identity", "identity.example.com"}))
+            .find("--server-identity") != std::string::npos);
+  CHECK(parse_ok(with(kMinimal, {"--kubernetes-ca-file", "/ca.pem"})).kubernetes_ca_file ==
+        "/ca.pem");
 }
 
 TEST_CASE("explicit issuer files win over --issuer-dir", "[identity][config]") {

@@ -93,6 +93,10 @@ std::vector<FlagCase> every_flag() {
        }},
       {"identity-token-file", "/run/token",
        [](const ProxyConfig& c) { return c.identity_token_file == "/run/token"; }},
+      {"identity-server-name", "id.x.serviceaccount.identity.lmesh.cluster.local",
+       [](const ProxyConfig& c) {
+         return c.identity_server_name == "id.x.serviceaccount.identity.lmesh.cluster.local";
+       }},
       {"trust-anchors", "/run/ca.crt",
        [](const ProxyConfig& c) { return c.trust_anchors_file == "/run/ca.crt"; }},
       {"inbound-require-identity", "true",
