@@ -4,6 +4,7 @@
 #include <openssl/ssl.h>
 
 #include <cassert>
+#include <cstring>
 
 #include "common/tls/native.h"
 
@@ -192,15 +193,35 @@ Result<void> Session::on_wire(std::string_view bytes, buffer::Buffer& plaintext,
 
 Result<void> Session::seal(buffer::Buffer& plaintext, buffer::Buffer& wire) {
   assert(established_);
-  while (!plaintext.empty()) {
-    const buffer::Slice& s = plaintext.slice(0);
+  // Each SSL_write is at least one record (header, tag, one AEAD pass), and codecs write many
+  // small slices (an HTTP/2 frame header, then its payload): small slices are gathered into
+  // full records first; large ones go as they are.
+  char gathered[kReadPiece];
+  size_t fill = 0;
+  auto write = [this](const char* data, size_t len) {
     // A memory BIO takes everything, so SSL_write never writes part of a piece.
-    int n = SSL_write(ssl_, s.data(), static_cast<int>(s.size()));
-    if (n <= 0) {
-      plaintext.clear();
-      return fail(native::error(ErrorCode::kInternal, "sealing TLS records"));
+    return len == 0 || SSL_write(ssl_, data, static_cast<int>(len)) == static_cast<int>(len);
+  };
+  bool ok = true;
+  while (ok && !plaintext.empty()) {
+    const buffer::Slice& s = plaintext.slice(0);
+    if (s.size() >= kReadPiece / 4) {
+      ok = write(gathered, fill) && write(s.data(), s.size());
+      fill = 0;
+    } else {
+      if (fill + s.size() > sizeof(gathered)) {
+        ok = write(gathered, fill);
+        fill = 0;
+      }
+      std::memcpy(gathered + fill, s.data(), s.size());
+      fill += s.size();
     }
-    plaintext.drain(static_cast<size_t>(n));
+    plaintext.drain(s.size());
+  }
+  ok = ok && write(gathered, fill);
+  if (!ok) {
+    plaintext.clear();
+    return fail(native::error(ErrorCode::kInternal, "sealing TLS records"));
   }
   drain_output(wire);
   return {};

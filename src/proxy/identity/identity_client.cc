@@ -180,10 +180,11 @@ void IdentityClient::retry(const Error& why) {
   ++failed_;
   std::uniform_real_distribution<double> jitter(0.5, 1.0);
   auto delay = milliseconds(static_cast<int64_t>(backoff_.count() * jitter(rng_)));
-  // Never wait past the current certificate's expiry when one is held.
+  // While a certificate is held, retry within half its remaining life (but not in a tight
+  // loop); once it has expired, plain backoff.
   if (current_ != nullptr) {
     auto left = std::chrono::duration_cast<milliseconds>(current_->leaf.not_after() - Clock::now());
-    delay = std::max(milliseconds(100), std::min(delay, left / 2));
+    if (left > milliseconds(0)) delay = std::max(milliseconds(100), std::min(delay, left / 2));
   }
   spdlog::warn("identity certificate request failed, retrying in {} ms: {}", delay.count(),
                why.describe());
