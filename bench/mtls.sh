@@ -145,8 +145,8 @@ http {
 }
 EOF
 
-haproxy_out() {
-  cat >"$WORK/ha-out.cfg" <<EOF
+haproxy_head() {  # one thread, HTTP mode, long timeouts: as bench/h2.sh
+  cat <<EOF
 global
   nbthread 1
   maxconn 8000
@@ -155,6 +155,10 @@ defaults
   timeout connect 5s
   timeout client 300s
   timeout server 300s
+EOF
+}
+haproxy_out() {
+  { haproxy_head; cat; } >"$WORK/ha-out.cfg" <<EOF
 frontend fe
   bind 127.0.0.1:$P1
   default_backend be
@@ -164,15 +168,7 @@ backend be
 EOF
 }
 haproxy_in() {
-  cat >"$WORK/ha-in.cfg" <<EOF
-global
-  nbthread 1
-  maxconn 8000
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 300s
-  timeout server 300s
+  { haproxy_head; cat; } >"$WORK/ha-in.cfg" <<EOF
 frontend fe
   bind 127.0.0.1:$P2 ssl crt $PKI/api.pem ca-file $PKI/ca.crt verify required alpn h2,http/1.1 ssl-min-ver TLSv1.3
   default_backend be

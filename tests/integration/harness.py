@@ -35,6 +35,17 @@ def proxy_binary():
     return path if path.is_absolute() else REPO_ROOT / path
 
 
+def binary(env, default):
+    """One of the project's binaries: $env (meson test sets it) or `default` under the repo;
+    fails the test when it is not built."""
+    import pytest
+    path = Path(os.environ.get(env, default))
+    path = path if path.is_absolute() else REPO_ROOT / path
+    if not path.exists():
+        pytest.fail(f"{path} not found (set {env})")
+    return path
+
+
 def hostport(addr):
     return f"{addr[0]}:{addr[1]}"
 

@@ -19,23 +19,14 @@ import stat
 import subprocess
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 from h2peers import H2Client
-from harness import REPO_ROOT, Proxy, metric_sum, parse_prometheus, sanitizer_report, wait_until
+from harness import Proxy, binary, metric_sum, parse_prometheus, sanitizer_report, wait_until
 
 WEB_DNS = "web.default.serviceaccount.identity.lmesh.cluster.local"
 WEB_SPIFFE = "spiffe://cluster.local/ns/default/sa/web"
-
-
-def binary(env, default):
-    path = Path(os.environ.get(env, default))
-    path = path if path.is_absolute() else REPO_ROOT / path
-    if not path.exists():
-        pytest.fail(f"{path} not found (set {env})")
-    return path
 
 
 @pytest.fixture(scope="session")

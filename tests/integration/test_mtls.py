@@ -13,27 +13,18 @@ import socket
 import subprocess
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 import upstreams
 from client import HttpConn, build_request
-from harness import REPO_ROOT, Proxy, hostport, wait_until
+from harness import Proxy, binary, hostport, wait_until
 from wire import SockReader
 
 WEB = "web.default.serviceaccount.identity.lmesh.cluster.local"
 API = "api.default.serviceaccount.identity.lmesh.cluster.local"
 DB = "db.default.serviceaccount.identity.lmesh.cluster.local"
 IDENTITY_SERVER = "identity.lmesh-system.serviceaccount.identity.lmesh.cluster.local"
-
-
-def binary(env, default):
-    path = Path(os.environ.get(env, default))
-    path = path if path.is_absolute() else REPO_ROOT / path
-    if not path.exists():
-        pytest.fail(f"{path} not found (set {env})")
-    return path
 
 
 class Identity(Proxy):
