@@ -9,6 +9,8 @@ packages=(
   # the product's libraries (see ../shared/DEPS.md)
   libuv1-dev android-libboringssl-dev node-llhttp libnghttp2-dev nlohmann-json3-dev
   libspdlog-dev libfmt-dev catch2
+  # the mesh file (YAML, with line numbers for every field an error names)
+  libyaml-cpp-dev
   # the -Dtls=openssl variant, compiled in CI
   libssl-dev
   # tests: real clients and peers, network namespaces, formatting

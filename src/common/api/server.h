@@ -28,8 +28,11 @@ namespace lmesh::api {
 using Handler = std::function<void(const Request&, std::shared_ptr<Response>)>;
 
 struct ServerOptions {
-  size_t max_body_bytes = 1 << 20;                 // larger bodies get 413
-  size_t max_head_bytes = 16 << 10;                // larger heads get 431
+  size_t max_body_bytes = 1 << 20;   // larger bodies get 413
+  size_t max_head_bytes = 16 << 10;  // larger heads get 431
+  // HTTP/2 streams one client may hold open at once. Watch-style services raise it: a proxy
+  // follows every authority it talks to with two long-lived streams on one connection.
+  uint32_t max_concurrent_streams = 100;
   std::chrono::milliseconds idle_timeout{60'000};  // idle keep-alive connections close
   // TLS: a connection that opens with a TLS record is terminated with this context (ALPN h2 or
   // http/1.1) and then detected like any other; plaintext is still served beside it, so curl
