@@ -139,6 +139,14 @@ const std::vector<Setting>& settings() {
        [](ProxyConfig& c, std::string_view v) { return set_string(c.trust_anchors_file, v); }},
       {"inbound-require-identity", "BOOL", "refuse inbound plaintext from unmeshed clients (false)",
        [](ProxyConfig& c, std::string_view v) { return set_bool(c.inbound_require_identity, v); }},
+      {"destination-addr", "HOST:PORT",
+       "lmesh-destination's API; enables discovery, balancing and service profiles",
+       [](ProxyConfig& c, std::string_view v) {
+         return set_optional_address(c.destination_addr, v);
+       }},
+      {"discovery-timeout", "DURATION",
+       "first request to an authority waits this long for discovery, else 503 (3s)",
+       [](ProxyConfig& c, std::string_view v) { return set_duration(c.discovery_timeout, v); }},
       {"detect-timeout", "DURATION", "wait for first bytes before relaying opaquely (10s)",
        [](ProxyConfig& c, std::string_view v) { return set_duration(c.detect_timeout, v); }},
       {"opaque-ports", "LIST", "ports relayed without detection (25,587,3306,4444,5432,...)",

@@ -56,6 +56,13 @@ struct ProxyConfig {
   // Inbound plaintext (from unmeshed clients) is refused and counted.
   bool inbound_require_identity = false;
 
+  // lmesh-destination's API (DESIGN.md "Wire API"); unset: no discovery, requests go to their
+  // original destination or the name's DNS address.
+  std::optional<net::SocketAddress> destination_addr;
+  // The first request to an authority waits this long for the destination service's first
+  // answer, then fails with 503 (known authorities never wait: the last answer serves).
+  milliseconds discovery_timeout{3'000};
+
   // How long protocol detection waits for the client's first bytes before relaying opaquely
   // (server-speaks-first protocols such as SMTP or MySQL send nothing first).
   milliseconds detect_timeout{10'000};

@@ -48,6 +48,7 @@ Result<void> Proxy::start() {
   spdlog::info("listening listener=admin addr={} workers=1", admin_bound->to_string());
 
   if (auto ok = start_identity(); !ok) return ok;
+  start_discovery();
 
   sigterm_.init(uv_signal_init, control_.loop());
   sigterm_.get()->data = this;
@@ -89,6 +90,27 @@ Result<void> Proxy::start_identity() {
   spdlog::info("identity name={} identity_addr={}", config_->identity_name,
                config_->identity_addr->to_string());
   return {};
+}
+
+void Proxy::start_discovery() {
+  if (!config_->destination_addr) return;
+  discovery_ = std::make_unique<DiscoveryHub>(
+      control_, *config_->destination_addr, api::ClientOptions{},
+      [this](std::shared_ptr<const ServiceSnapshot> snapshot) {
+        for (auto& pw : proxy_workers_) {
+          ProxyWorker* p = pw.get();
+          p->worker().post([p, snapshot] { p->discovery()->apply(snapshot); });
+        }
+      });
+  for (auto& pw : proxy_workers_) {
+    pw->enable_discovery([this](const std::string& authority) {
+      // On a worker's thread: the hub lives on the control thread.
+      control_.post([this, authority] {
+        if (discovery_ != nullptr) discovery_->subscribe(authority);
+      });
+    });
+  }
+  spdlog::info("discovery destination_addr={}", config_->destination_addr->to_string());
 }
 
 void Proxy::run() {
@@ -139,6 +161,7 @@ void Proxy::stop_workers() {
   }
   grace_timer_.reset();
   identity_.reset();
+  discovery_.reset();
   if (admin_) admin_->close();
   sigterm_.close();
   sigint_.close();
@@ -155,6 +178,7 @@ void Proxy::scrape(std::function<void(std::string)> reply) {
   auto state = std::make_shared<Scrape>(Scrape{proxy_workers_.size(), {}, std::move(reply)});
   auto finish = [this, state] {
     if (identity_ != nullptr) identity_->append_metrics(state->total);
+    if (discovery_ != nullptr) discovery_->append_metrics(state->total);
     metrics::append_process_metrics(state->total);
     state->reply(metrics::render_prometheus(state->total));
   };

@@ -16,6 +16,7 @@
 #include "common/result.h"
 #include "proxy/admin/admin_server.h"
 #include "proxy/config.h"
+#include "proxy/discovery/discovery_hub.h"
 #include "proxy/identity/identity_client.h"
 #include "proxy/proxy_worker.h"
 
@@ -41,6 +42,7 @@ class Proxy {
   void stop_workers();
   void scrape(std::function<void(std::string)> reply);
   Result<void> start_identity();
+  void start_discovery();
   // Ready once listening and, with identity on, holding a certificate (DESIGN.md "Identity").
   bool ready() const {
     return started_ && !shutting_down_ && (identity_ == nullptr || identity_->has_certificate());
@@ -52,6 +54,7 @@ class Proxy {
   std::vector<std::unique_ptr<ProxyWorker>> proxy_workers_;
   std::unique_ptr<AdminServer> admin_;
   std::unique_ptr<IdentityClient> identity_;
+  std::unique_ptr<DiscoveryHub> discovery_;
   event::UvHandle<uv_signal_t> sigterm_;
   event::UvHandle<uv_signal_t> sigint_;
   std::unique_ptr<event::Timer> grace_timer_;

@@ -29,6 +29,10 @@ const ProxyErrorInfo& info(ProxyError e) {
       {502, "tls identity mismatch", "tls_identity_mismatch"},
       {502, "tls handshake failed", "tls_handshake_failed"},
       {503, "no identity certificate", "no_identity"},
+      {503, "no ready endpoints", "no_endpoints"},
+      {503, "discovery timeout", "discovery_timeout"},
+      {503, "fault injected", "fault_injected"},
+      {504, "route timeout", "route_timeout"},
   };
   static_assert(std::size(kInfo) == kProxyErrorCount, "one row per ProxyError");
   return kInfo[static_cast<size_t>(e)];

@@ -39,9 +39,13 @@ enum class ProxyError {
   kTlsIdentityMismatch,  // the meshed upstream is not who discovery said (never downgraded)
   kTlsFailed,            // any other failed handshake with a meshed upstream
   kNoIdentity,           // a meshed upstream needs mTLS and this proxy has no certificate yet
+  kNoEndpoints,          // discovery knows the service but no endpoint can take a request
+  kDiscoveryTimeout,     // the destination service did not answer for a new authority in time
+  kFaultInjected,        // the service profile's fault injection aborted the request
+  kRouteTimeout,         // the profile route's timeout passed before the response head
 };
 // Tables indexed by ProxyError are this long; the last enumerator above sets it.
-inline constexpr size_t kProxyErrorCount = static_cast<size_t>(ProxyError::kNoIdentity) + 1;
+inline constexpr size_t kProxyErrorCount = static_cast<size_t>(ProxyError::kRouteTimeout) + 1;
 
 struct ProxyErrorInfo {
   uint16_t status;

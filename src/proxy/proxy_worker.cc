@@ -12,10 +12,11 @@ ProxyWorker::ProxyWorker(event::Worker& worker, std::shared_ptr<const ProxyConfi
     : worker_(worker),
       config_(std::move(config)),
       on_drained_(std::move(on_drained)),
-      inbound_pool_(worker, *config_, Direction::kInbound, metrics_, mesh_tls_),
-      outbound_pool_(worker, *config_, Direction::kOutbound, metrics_, mesh_tls_),
-      inbound_h2_pool_(worker, *config_, Direction::kInbound, metrics_, mesh_tls_),
-      outbound_h2_pool_(worker, *config_, Direction::kOutbound, metrics_, mesh_tls_) {}
+      identities_(*config_),
+      inbound_pool_(worker, *config_, Direction::kInbound, metrics_, mesh_tls_, identities_),
+      outbound_pool_(worker, *config_, Direction::kOutbound, metrics_, mesh_tls_, identities_),
+      inbound_h2_pool_(worker, *config_, Direction::kInbound, metrics_, mesh_tls_, identities_),
+      outbound_h2_pool_(worker, *config_, Direction::kOutbound, metrics_, mesh_tls_, identities_) {}
 
 ProxyWorker::~ProxyWorker() = default;
 

@@ -12,6 +12,8 @@
 #include "common/net/listener.h"
 #include "proxy/config.h"
 #include "proxy/direction.h"
+#include "proxy/discovery/discovery_cache.h"
+#include "proxy/discovery/endpoint_identities.h"
 #include "proxy/identity/mesh_tls.h"
 #include "proxy/log_limiter.h"
 #include "proxy/proxy_metrics.h"
@@ -49,6 +51,15 @@ class ProxyWorker {
   const std::shared_ptr<const MeshTls>& mesh_tls() const { return mesh_tls_; }
   void set_mesh_tls(std::shared_ptr<const MeshTls> snapshot) { mesh_tls_ = std::move(snapshot); }
   LogLimiter& log_limiter() { return log_limiter_; }
+  // Who each upstream endpoint must prove to be (discovery, else --meshed-endpoints).
+  const EndpointIdentities& endpoint_identities() const { return identities_; }
+  // This worker's discovery cache; null when the proxy has no destination service.
+  DiscoveryCache* discovery() { return discovery_.get(); }
+  // Turns discovery on (before the worker's thread starts): `ask` reaches the control thread.
+  void enable_discovery(DiscoveryCache::Ask ask) {
+    discovery_ = std::make_unique<DiscoveryCache>(worker_, config_->discovery_timeout, identities_,
+                                                  std::move(ask));
+  }
   // A request the proxy answered or ended itself: counted in http_errors_total and logged,
   // rate-limited per reason (info when the client caused it, warn otherwise). `via` tells
   // the protocol apart in the line (e.g. " (HTTP/2)").
@@ -75,6 +86,8 @@ class ProxyWorker {
   ProxyMetrics metrics_;
   std::shared_ptr<const MeshTls> mesh_tls_;
   LogLimiter log_limiter_;
+  EndpointIdentities identities_;
+  std::unique_ptr<DiscoveryCache> discovery_;
   UpstreamPool inbound_pool_;
   UpstreamPool outbound_pool_;
   Http2ClientPool inbound_h2_pool_;

@@ -133,36 +133,49 @@ void Http1ServerConnection::on_head() {
                   Error(ErrorCode::kInvalidArgument, "CONNECT is not proxied"));
     return;
   }
-  auto upstream = request_upstream(direction_, target_, req);
-  if (!upstream) {
-    respond_error(ProxyError::kNoDestination, upstream.error());
-    return;
-  }
-  if (upstream->address) {
-    endpoint_ = *upstream->address;
-  } else {
-    auto started =
-        net::Resolution::start(worker_.worker().loop(), upstream->name,
-                               [this](Result<net::SocketAddress> r) { resolved(std::move(r)); });
-    if (!started) {
-      respond_error(ProxyError::kConnectFailed, started.error());
-      return;
-    }
-    resolution_ = std::move(*started);
-  }
+  matched_ = {};
+  auto result = router_.route(worker_, direction_, target_, req, [this](RouteResult r) {
+    if (!routed(std::move(r))) return;
+    connect_upstream();
+    process_input();
+  });
+  if (result && !routed(std::move(*result))) return;
   encode_request_head();
   if (endpoint_) connect_upstream();
 }
 
-void Http1ServerConnection::resolved(Result<net::SocketAddress> endpoint) {
-  resolution_.reset();
-  if (!endpoint) {
-    respond_error(ProxyError::kConnectFailed, endpoint.error());
-    return;
+bool Http1ServerConnection::routed(RouteResult result) {
+  if (!result) {
+    respond_error(result.error().reason, result.error().cause, result.error().status);
+    return false;
   }
-  endpoint_ = *endpoint;
-  connect_upstream();
-  process_input();
+  endpoint_ = result->address;
+  pick_ = std::move(result->pick);
+  matched_ = std::move(result->matched);
+  if (auto timeout = matched_.timeout(); timeout.count() > 0) {
+    if (route_timer_ == nullptr) {
+      route_timer_ = std::make_unique<event::Timer>(worker_.worker().loop(), [this] {
+        if (state_ != State::kExchange || response_started_) return;
+        respond_error(
+            ProxyError::kRouteTimeout,
+            Error(ErrorCode::kTimeout, "route " + matched_.route->name + " timed out after " +
+                                           std::to_string(matched_.route->timeout_ms) + " ms"));
+      });
+    }
+    route_timer_->arm(timeout);
+  }
+  if (pick_) {
+    sent_ns_ = uv_hrtime();
+    pick_->start(sent_ns_);
+  }
+  return true;
+}
+
+void Http1ServerConnection::finish_pick(bool success) {
+  if (!pick_) return;
+  uint64_t now = uv_hrtime();
+  pick_->complete(now, now - sent_ns_, success);
+  pick_.reset();
 }
 
 void Http1ServerConnection::encode_request_head() {
@@ -193,7 +206,7 @@ void Http1ServerConnection::encode_request_head() {
 void Http1ServerConnection::connect_upstream() {
   const http::RequestHead& req = parser_.request();
   // Upgrades (WebSocket) need the HTTP/1.1 connection itself: they go direct.
-  if (!req.upgrade && worker_.config().is_meshed(*endpoint_)) {
+  if (!req.upgrade && worker_.endpoint_identities().is_meshed(*endpoint_)) {
     open_mesh_stream();
     return;
   }
@@ -296,6 +309,8 @@ void Http1ServerConnection::on_upstream_head(http::ResponseHead& head) {
   response_started_ = true;
   status_ = head.status;
   route_->latency_ms->observe(static_cast<double>(uv_hrtime() - start_ns_) / 1e6);
+  finish_pick(!matched_.is_failure(head.status));
+  if (route_timer_) route_timer_->disarm();
 
   switch (head.framing) {
     case http::BodyFraming::kNone: framing_ = Framing::kNone; break;
@@ -352,7 +367,7 @@ void Http1ServerConnection::on_upstream_complete(const http::HeaderMap& trailers
 void Http1ServerConnection::complete_response(const http::HeaderMap& trailers) {
   if (framing_ == Framing::kChunked) h1::append_last_chunk(out_, trailers);
   flush_response();
-  count_response(status_, status_ >= 500);
+  count_response(status_, matched_.is_failure(status_));
   finish_exchange();
 }
 
@@ -494,12 +509,16 @@ void Http1ServerConnection::enter_idle() {
 
 // ---- errors: the one place a failure becomes an HTTP response ----
 
-void Http1ServerConnection::respond_error(ProxyError reason, const Error& cause) {
+void Http1ServerConnection::respond_error(ProxyError reason, const Error& cause, uint16_t status) {
   worker_.report_error(direction_, reason, downstream_.tcp->peer(), cause);
+  // Only the endpoint's own failures count against it; a client's says nothing about it.
+  if (client_caused(reason)) pick_.reset();
+  finish_pick(false);
   if (upstream_ != nullptr) std::exchange(upstream_, nullptr)->detach();
   if (mesh_ != nullptr) mesh_->cancel();
   retire_mesh_stream();
-  resolution_.reset();
+  router_.cancel();
+  if (route_timer_) route_timer_->disarm();
   if (response_started_) {
     // The client already has part of a response: only a reset tells it the rest is missing.
     count_response(status_, true);
@@ -508,14 +527,14 @@ void Http1ServerConnection::respond_error(ProxyError reason, const Error& cause)
   }
   const ProxyErrorInfo& i = info(reason);
   response_started_ = true;
-  status_ = i.status;
+  status_ = status != 0 ? status : i.status;
   // After a malformed or timed-out request the byte stream cannot be trusted; after an
   // upstream failure it can, if the whole request has been read.
   bool keep_alive = !client_caused(reason) && request_done_ && parser_.request().keep_alive &&
                     !close_after_response_ && !worker_.draining() && !downstream_eof_;
   if (!keep_alive) close_after_response_ = true;
   std::string body = std::string(i.header) + "\n";
-  h1::append_status_line(out_, i.status, h1::reason_phrase(i.status));
+  h1::append_status_line(out_, status_, h1::reason_phrase(status_));
   h1::append_field(out_, "lmesh-proxy-error", i.header);
   h1::append_field(out_, "Content-Type", "text/plain");
   h1::append_content_length(out_, body.size());
@@ -523,7 +542,7 @@ void Http1ServerConnection::respond_error(ProxyError reason, const Error& cause)
   h1::end_head(out_);
   out_.append(body);
   downstream_.tcp->write(out_);
-  count_response(i.status, true);
+  count_response(status_, true);
   if (keep_alive) {
     finish_exchange();
   } else {
@@ -575,7 +594,9 @@ void Http1ServerConnection::close(net::CloseMode mode) {
   if (state_ == State::kClosing) return;
   state_ = State::kClosing;
   deadline_.clear();
-  resolution_.reset();
+  router_.cancel();
+  if (route_timer_) route_timer_->disarm();
+  pick_.reset();
   if (upstream_ != nullptr) std::exchange(upstream_, nullptr)->detach();
   if (mesh_ != nullptr) mesh_->cancel();
   retire_mesh_stream();

@@ -17,12 +17,13 @@
 
 #include "common/buffer/buffer.h"
 #include "common/event/deadline.h"
+#include "common/event/timer.h"
 #include "common/http/h1/parser.h"
-#include "common/net/resolver.h"
 #include "common/net/tcp_connection.h"
 #include "proxy/direction.h"
 #include "proxy/proxy_connection.h"
 #include "proxy/proxy_metrics.h"
+#include "proxy/request_router.h"
 #include "proxy/routing.h"
 #include "proxy/tcp_meter.h"
 #include "proxy/upstream/http1_connection.h"
@@ -87,7 +88,11 @@ class Http1ServerConnection final : public ProxyConnection,
   void process_input();
   bool parsing_allowed() const;
   void update_reading();
-  void resolved(Result<net::SocketAddress> endpoint);
+  // False when the choice failed and the request has been answered.
+  bool routed(RouteResult result);
+  // The balanced endpoint answered (a status below 500) or failed: feeds peak-EWMA and
+  // failure accrual.
+  void finish_pick(bool success);
   void connect_upstream();
   // The endpoint is another proxy: the request goes as HTTP/2 (lmesh-orig-proto: HTTP/1.1).
   void open_mesh_stream();
@@ -97,7 +102,8 @@ class Http1ServerConnection final : public ProxyConnection,
   void flush_request();
   void flush_response();
   void finish_exchange();
-  void respond_error(ProxyError reason, const Error& cause);
+  // `status`: an injected fault's status instead of the reason's.
+  void respond_error(ProxyError reason, const Error& cause, uint16_t status = 0);
   void count_response(uint16_t status, bool failure);
   void close(net::CloseMode mode);
   void enter_idle();
@@ -119,7 +125,11 @@ class Http1ServerConnection final : public ProxyConnection,
 
   // The current exchange.
   std::optional<net::SocketAddress> endpoint_;
-  std::unique_ptr<net::Resolution> resolution_;
+  RequestRouter router_;
+  MatchedRoute matched_;                       // the profile route: response classes and timeout
+  std::unique_ptr<event::Timer> route_timer_;  // while the route's timeout runs
+  std::optional<balance::Pick> pick_;          // when the balancer chose the endpoint
+  uint64_t sent_ns_ = 0;                       // when the request went to it
   UpstreamConnection* upstream_ = nullptr;
   std::unique_ptr<UpstreamStream> mesh_;  // instead of upstream_, to a meshed endpoint
   http::HeaderMap mesh_trailers_;

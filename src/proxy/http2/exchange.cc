@@ -77,34 +77,41 @@ void Http2Exchange::start(bool end_stream) {
                   Error(ErrorCode::kInvalidArgument, "CONNECT is not proxied"));
     return;
   }
-  auto upstream = request_upstream(server_.direction(), server_.target(), req);
-  if (!upstream) {
-    respond_error(ProxyError::kNoDestination, upstream.error());
-    return;
-  }
-  if (upstream->address) {
-    endpoint_ = *upstream->address;
-    open_upstream();
-    return;
-  }
-  auto started =
-      net::Resolution::start(server_.proxy_worker().worker().loop(), upstream->name,
-                             [this](Result<net::SocketAddress> r) { resolved(std::move(r)); });
-  if (!started) {
-    respond_error(ProxyError::kConnectFailed, started.error());
-    return;
-  }
-  resolution_ = std::move(*started);
+  auto result = router_.route(server_.proxy_worker(), server_.direction(), server_.target(), req,
+                              [this](RouteResult r) { routed(std::move(r)); });
+  if (result) routed(std::move(*result));
 }
 
-void Http2Exchange::resolved(Result<net::SocketAddress> endpoint) {
-  resolution_.reset();
-  if (!endpoint) {
-    respond_error(ProxyError::kConnectFailed, endpoint.error());
+void Http2Exchange::routed(RouteResult result) {
+  if (!result) {
+    respond_error(result.error().reason, result.error().cause, result.error().status);
     return;
   }
-  endpoint_ = *endpoint;
+  endpoint_ = result->address;
+  pick_ = std::move(result->pick);
+  matched_ = std::move(result->matched);
+  if (auto timeout = matched_.timeout(); timeout.count() > 0) {
+    route_timer_ = std::make_unique<event::Timer>(server_.proxy_worker().worker().loop(), [this] {
+      if (response_started_) return;
+      respond_error(
+          ProxyError::kRouteTimeout,
+          Error(ErrorCode::kTimeout, "route " + matched_.route->name + " timed out after " +
+                                         std::to_string(matched_.route->timeout_ms) + " ms"));
+    });
+    route_timer_->arm(timeout);
+  }
+  if (pick_) {
+    sent_ns_ = uv_hrtime();
+    pick_->start(sent_ns_);
+  }
   open_upstream();
+}
+
+void Http2Exchange::finish_pick(bool success) {
+  if (!pick_) return;
+  uint64_t now = uv_hrtime();
+  pick_->complete(now, now - sent_ns_, success);
+  pick_.reset();
 }
 
 void Http2Exchange::open_upstream() {
@@ -197,6 +204,8 @@ void Http2Exchange::on_upstream_head(http::ResponseHead& head, bool end_stream) 
   cancel();
   response_started_ = true;
   status_ = head.status;
+  finish_pick(!matched_.is_failure(head.status));
+  if (route_timer_) route_timer_->disarm();
   route_->latency_ms->observe(static_cast<double>(uv_hrtime() - start_ns_) / 1e6);
   if (grpc_) head_grpc_status_ = grpc_status(head.headers);  // a trailers-only response
   response_end_queued_ = end_stream;
@@ -233,7 +242,7 @@ void Http2Exchange::on_upstream_end() {
     if (session().send_data(*downstream_, buffer::Slice(), true)) server_.schedule_flush();
   }
   std::optional<uint32_t> grpc = trailer_grpc_status_ ? trailer_grpc_status_ : head_grpc_status_;
-  count_response(status_, grpc, status_ >= 500 || (grpc && *grpc != 0));
+  count_response(status_, grpc, matched_.is_failure(status_) || (grpc && *grpc != 0));
 }
 
 void Http2Exchange::on_upstream_failed(ProxyError reason, const Error& cause, bool retryable) {
@@ -259,8 +268,11 @@ void Http2Exchange::expire() {
 
 // ---- errors: the one place a failure becomes a response or a reset ----
 
-void Http2Exchange::respond_error(ProxyError reason, const Error& cause) {
+void Http2Exchange::respond_error(ProxyError reason, const Error& cause, uint16_t status) {
   upstream_done_ = true;
+  // Only the endpoint's own failures count against it; a client's says nothing about it.
+  if (client_caused(reason)) pick_.reset();
+  finish_pick(false);
   detach_upstream();
   ProxyWorker& worker = server_.proxy_worker();
   worker.report_error(server_.direction(), reason, server_.peer(), cause, " (HTTP/2)");
@@ -286,7 +298,7 @@ void Http2Exchange::respond_error(ProxyError reason, const Error& cause) {
     head.headers.add("grpc-status", std::to_string(*grpc));
     head.headers.add("grpc-message", i.header);
   } else {
-    head.status = i.status;
+    head.status = status != 0 ? status : i.status;
     head.headers.add("content-type", "text/plain");
     head.headers.add("content-length", std::to_string(i.header.size() + 1));
   }
@@ -315,7 +327,9 @@ void Http2Exchange::count_response(uint16_t status, std::optional<uint32_t> grpc
 // ---- ends ----
 
 void Http2Exchange::detach_upstream() {
-  resolution_.reset();
+  router_.cancel();
+  if (route_timer_) route_timer_->disarm();
+  pick_.reset();  // a cancelled request says nothing about the endpoint
   cancel();
   if (upstream_ != nullptr) upstream_->cancel();
   retire_upstream();

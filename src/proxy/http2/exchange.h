@@ -20,10 +20,11 @@
 
 #include "common/buffer/buffer.h"
 #include "common/event/deadline_queue.h"
+#include "common/event/timer.h"
 #include "common/event/worker.h"
 #include "common/http/h2/session.h"
-#include "common/net/resolver.h"
 #include "proxy/proxy_metrics.h"
+#include "proxy/request_router.h"
 #include "proxy/upstream/stream.h"
 
 namespace lmesh::proxy {
@@ -60,13 +61,17 @@ class Http2Exchange final : public event::DeferredDeletable,
   void on_upstream_request_sent() override;
   void on_upstream_failed(ProxyError reason, const Error& cause, bool retryable) override;
 
-  void resolved(Result<net::SocketAddress> endpoint);
+  void routed(RouteResult result);
+  // The balanced endpoint answered (a status below 500) or failed; feeds peak-EWMA and
+  // failure accrual.
+  void finish_pick(bool success);
   void open_upstream();
   // END_STREAM upstream: after the trailers when the request had some.
   void end_request_upstream();
   // The upstream stream is over (ended, failed or cancelled): let go of it.
   void retire_upstream();
-  void respond_error(ProxyError reason, const Error& cause);
+  // `status`: an injected fault's status instead of the reason's.
+  void respond_error(ProxyError reason, const Error& cause, uint16_t status = 0);
   void detach_upstream();
   void count_response(uint16_t status, std::optional<uint32_t> grpc_status, bool failure);
   // event::DeadlineQueue::Entry: no response head within --upstream-timeout.
@@ -82,8 +87,12 @@ class Http2Exchange final : public event::DeferredDeletable,
 
   // Upstream.
   std::optional<net::SocketAddress> endpoint_;
-  std::unique_ptr<net::Resolution> resolution_;
-  std::unique_ptr<UpstreamStream> upstream_;  // while its stream is live
+  RequestRouter router_;
+  MatchedRoute matched_;                       // the profile route: response classes and timeout
+  std::unique_ptr<event::Timer> route_timer_;  // while the route's timeout runs
+  std::optional<balance::Pick> pick_;          // when the balancer chose the endpoint
+  uint64_t sent_ns_ = 0;                       // when the request went to it
+  std::unique_ptr<UpstreamStream> upstream_;   // while its stream is live
   bool to_http1_ = false;  // an HTTP/1.1 request carried here by another proxy (lmesh-orig-proto)
   bool upstream_done_ = false;  // the upstream side ended (answered, failed or cancelled)
 

@@ -2,13 +2,14 @@
 
 namespace lmesh::proxy {
 
-Result<std::unique_ptr<tls::Session>> upstream_tls(const ProxyConfig& config, Direction direction,
+Result<std::unique_ptr<tls::Session>> upstream_tls(const EndpointIdentities& identities,
+                                                   Direction direction,
                                                    const std::shared_ptr<const MeshTls>& mesh,
                                                    const net::SocketAddress& endpoint,
                                                    MeshAlpn alpn, tls::ResumptionTicket resume) {
   const std::string* identity =
-      direction == Direction::kOutbound ? config.expected_identity(endpoint) : nullptr;
-  if (identity == nullptr || !config.identity_enabled()) return nullptr;
+      direction == Direction::kOutbound ? identities.expected(endpoint) : nullptr;
+  if (identity == nullptr || !identities.identity_enabled()) return nullptr;
   if (mesh == nullptr) {
     return fail(ErrorCode::kRefused, "no identity certificate yet for mTLS to " + *identity);
   }

@@ -10,8 +10,8 @@
 #include "common/net/tcp_connection.h"
 #include "common/result.h"
 #include "common/tls/session.h"
-#include "proxy/config.h"
 #include "proxy/direction.h"
+#include "proxy/discovery/endpoint_identities.h"
 #include "proxy/identity/mesh_tls.h"
 #include "proxy/proxy_metrics.h"
 
@@ -22,7 +22,8 @@ enum class MeshAlpn { kH2, kOpaque, kNone };
 // The TLS layer for a new connection to `endpoint`: null (plaintext) when no identity is
 // expected there; an error (kNoIdentity) when one is but this proxy holds no certificate yet,
 // because an endpoint that must prove who it is never gets plaintext instead.
-Result<std::unique_ptr<tls::Session>> upstream_tls(const ProxyConfig& config, Direction direction,
+Result<std::unique_ptr<tls::Session>> upstream_tls(const EndpointIdentities& identities,
+                                                   Direction direction,
                                                    const std::shared_ptr<const MeshTls>& mesh,
                                                    const net::SocketAddress& endpoint,
                                                    MeshAlpn alpn,

@@ -28,7 +28,8 @@ void TcpRelay::start(ProxyWorker& worker, Direction direction, TlsLabel tls,
       worker.worker(), relay->up_,
       net::WatermarkLimits{config.connection_buffer_bytes, config.connection_buffer_bytes / 4});
   // To a meshed endpoint with an identity: mutual TLS, then the port the application wanted.
-  auto session = upstream_tls(config, direction, worker.mesh_tls(), destination, MeshAlpn::kOpaque);
+  auto session = upstream_tls(worker.endpoint_identities(), direction, worker.mesh_tls(),
+                              destination, MeshAlpn::kOpaque);
   if (!session) {
     spdlog::debug("{} relay to {}: {}", to_string(direction), destination.to_string(),
                   session.error().describe());

@@ -8,12 +8,14 @@
 namespace lmesh::proxy {
 
 UpstreamPool::UpstreamPool(event::Worker& worker, const ProxyConfig& config, Direction direction,
-                           ProxyMetrics& metrics, const std::shared_ptr<const MeshTls>& mesh_tls)
+                           ProxyMetrics& metrics, const std::shared_ptr<const MeshTls>& mesh_tls,
+                           const EndpointIdentities& identities)
     : worker_(worker),
       config_(config),
       direction_(direction),
       metrics_(metrics),
-      mesh_tls_(mesh_tls) {}
+      mesh_tls_(mesh_tls),
+      identities_(identities) {}
 
 UpstreamPool::~UpstreamPool() {
   // Connections are closed through close_all() while the loop still runs.
@@ -29,7 +31,7 @@ UpstreamConnection& UpstreamPool::acquire(const net::SocketAddress& endpoint,
     conn->attach(observer, head_request);
     return *conn;
   }
-  auto tls = upstream_tls(config_, direction_, mesh_tls_, endpoint, MeshAlpn::kNone);
+  auto tls = upstream_tls(identities_, direction_, mesh_tls_, endpoint, MeshAlpn::kNone);
   bool secured = tls.has_value() && *tls != nullptr;
   auto owned = std::make_unique<UpstreamConnection>(
       *this, worker_, config_,

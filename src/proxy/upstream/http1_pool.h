@@ -11,6 +11,7 @@
 #include "common/net/socket_address.h"
 #include "proxy/config.h"
 #include "proxy/direction.h"
+#include "proxy/discovery/endpoint_identities.h"
 #include "proxy/identity/mesh_tls.h"
 #include "proxy/proxy_metrics.h"
 #include "proxy/upstream/http1_connection.h"
@@ -22,7 +23,8 @@ class UpstreamPool {
   // Connections to an endpoint with an expected identity are mutual TLS (no ALPN: HTTP/1,
   // for the upgrades that cannot cross the HTTP/2 hop), with the worker's newest snapshot.
   UpstreamPool(event::Worker& worker, const ProxyConfig& config, Direction direction,
-               ProxyMetrics& metrics, const std::shared_ptr<const MeshTls>& mesh_tls);
+               ProxyMetrics& metrics, const std::shared_ptr<const MeshTls>& mesh_tls,
+               const EndpointIdentities& identities);
   ~UpstreamPool();
   UpstreamPool(const UpstreamPool&) = delete;
   UpstreamPool& operator=(const UpstreamPool&) = delete;
@@ -55,6 +57,7 @@ class UpstreamPool {
   Direction direction_;
   ProxyMetrics& metrics_;
   const std::shared_ptr<const MeshTls>& mesh_tls_;
+  const EndpointIdentities& identities_;
   std::unordered_map<net::SocketAddress, std::vector<UpstreamConnection*>> idle_;
   std::unordered_map<UpstreamConnection*, std::unique_ptr<UpstreamConnection>> all_;
   bool draining_ = false;

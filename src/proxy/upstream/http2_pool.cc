@@ -8,16 +8,18 @@ namespace lmesh::proxy {
 
 Http2ClientPool::Http2ClientPool(event::Worker& worker, const ProxyConfig& config,
                                  Direction direction, ProxyMetrics& metrics,
-                                 const std::shared_ptr<const MeshTls>& mesh_tls)
+                                 const std::shared_ptr<const MeshTls>& mesh_tls,
+                                 const EndpointIdentities& identities)
     : worker_(worker),
       config_(config),
       direction_(direction),
       metrics_(metrics),
-      mesh_tls_(mesh_tls) {}
+      mesh_tls_(mesh_tls),
+      identities_(identities) {}
 
 Result<std::unique_ptr<tls::Session>> Http2ClientPool::tls_for(const net::SocketAddress& endpoint) {
   auto ticket = tickets_.find(endpoint);
-  return upstream_tls(config_, direction_, mesh_tls_, endpoint, MeshAlpn::kH2,
+  return upstream_tls(identities_, direction_, mesh_tls_, endpoint, MeshAlpn::kH2,
                       ticket != tickets_.end() ? ticket->second : nullptr);
 }
 

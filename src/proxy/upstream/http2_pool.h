@@ -28,7 +28,8 @@ class Http2ClientPool {
   // `mesh_tls` is the worker's snapshot slot: connections to an endpoint with an expected
   // identity take the newest snapshot from it when they open.
   Http2ClientPool(event::Worker& worker, const ProxyConfig& config, Direction direction,
-                  ProxyMetrics& metrics, const std::shared_ptr<const MeshTls>& mesh_tls);
+                  ProxyMetrics& metrics, const std::shared_ptr<const MeshTls>& mesh_tls,
+                  const EndpointIdentities& identities);
   ~Http2ClientPool();
   Http2ClientPool(const Http2ClientPool&) = delete;
   Http2ClientPool& operator=(const Http2ClientPool&) = delete;
@@ -63,6 +64,7 @@ class Http2ClientPool {
   Direction direction_;
   ProxyMetrics& metrics_;
   const std::shared_ptr<const MeshTls>& mesh_tls_;
+  const EndpointIdentities& identities_;
   static constexpr size_t kMaxConnectionsPerEndpoint = 8;
   static constexpr uint32_t kAssumedStreamLimit = 100;  // RFC 9113 §6.5.2 suggests >= 100
 

@@ -83,6 +83,12 @@ std::vector<FlagCase> every_flag() {
                 *c.expected_identity(with_id) == "api.default.serviceaccount.x" &&
                 c.expected_identity(without) == nullptr;
        }},
+      {"destination-addr", "127.0.0.1:8086",
+       [](const ProxyConfig& c) {
+         return c.destination_addr && c.destination_addr->to_string() == "127.0.0.1:8086";
+       }},
+      {"discovery-timeout", "750ms",
+       [](const ProxyConfig& c) { return c.discovery_timeout == std::chrono::milliseconds(750); }},
       {"identity-addr", "127.0.0.1:8080",
        [](const ProxyConfig& c) {
          return c.identity_addr && c.identity_addr->to_string() == "127.0.0.1:8080";

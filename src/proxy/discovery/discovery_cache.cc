@@ -1,0 +1,116 @@
+#include "proxy/discovery/discovery_cache.h"
+
+#include <uv.h>
+
+#include <algorithm>
+
+namespace lmesh::proxy {
+
+namespace {
+
+uint64_t now_ns() {
+  return uv_hrtime();
+}
+
+constexpr uint64_t kRecheckNs =
+    static_cast<uint64_t>(std::chrono::nanoseconds(kNotFoundRecheck).count());
+
+}  // namespace
+
+DiscoveryCache::PendingLookup::PendingLookup(DiscoveryCache& cache, Service& service,
+                                             std::function<void(Result<Service*>)> done)
+    : cache_(cache),
+      service_(&service),
+      done_(std::move(done)),
+      timeout_(cache.worker_.loop(), [this] {
+        finish(fail(ErrorCode::kTimeout, "the destination service did not answer for " +
+                                             service_->authority + " in " +
+                                             std::to_string(cache_.timeout_.count()) + " ms"));
+      }) {
+  service.waiting.push_back(this);
+  timeout_.arm(cache.timeout_);
+}
+
+DiscoveryCache::PendingLookup::~PendingLookup() {
+  if (service_ != nullptr) std::erase(service_->waiting, this);
+}
+
+void DiscoveryCache::PendingLookup::finish(Result<Service*> answer) {
+  if (service_ == nullptr) return;
+  std::erase(service_->waiting, this);
+  service_ = nullptr;
+  timeout_.disarm();
+  // May destroy this lookup (its owner learns the answer and drops it): nothing after.
+  auto done = std::move(done_);
+  done(std::move(answer));
+}
+
+DiscoveryCache::DiscoveryCache(event::Worker& worker, std::chrono::milliseconds timeout,
+                               EndpointIdentities& identities, Ask ask)
+    : worker_(worker),
+      timeout_(timeout),
+      identities_(identities),
+      ask_(std::move(ask)),
+      rng_(static_cast<unsigned>(now_ns() ^ worker.index())) {}
+
+DiscoveryCache::~DiscoveryCache() {
+  // Owners drop their lookups before the cache goes; detach any left so none touches it.
+  for (auto& [_, s] : services_) {
+    for (PendingLookup* p : s->waiting) p->service_ = nullptr;
+  }
+}
+
+DiscoveryCache::Service& DiscoveryCache::entry(std::string_view authority) {
+  auto it = services_.find(std::string(authority));
+  if (it != services_.end()) return *it->second;
+  auto s = std::make_unique<Service>();
+  s->authority = std::string(authority);
+  Service& ref = *s;
+  services_.emplace(ref.authority, std::move(s));
+  return ref;
+}
+
+DiscoveryCache::Lookup DiscoveryCache::lookup(std::string_view authority,
+                                              std::function<void(Result<Service*>)> done) {
+  Service& s = entry(authority);
+  if (s.snapshot == nullptr) {
+    if (s.asked_ns == 0) {
+      s.asked_ns = now_ns();
+      ask_(s.authority);
+    }
+    return Lookup{nullptr,
+                  std::unique_ptr<PendingLookup>(new PendingLookup(*this, s, std::move(done)))};
+  }
+  if (s.resolved()) return Lookup{&s, nullptr};
+  // Not found: asked again now and then, in case the service has appeared since; this
+  // request does not wait for it.
+  if (uint64_t now = now_ns(); now - s.asked_ns >= kRecheckNs) {
+    s.asked_ns = now;
+    ask_(s.authority);
+  }
+  return Lookup{};
+}
+
+std::expected<balance::Pick, balance::NoEndpoint> DiscoveryCache::pick(Service& service) {
+  return service.balancer.pick(now_ns(), rng_);
+}
+
+void DiscoveryCache::apply(std::shared_ptr<const ServiceSnapshot> snapshot) {
+  Service& s = entry(snapshot->authority);
+  static const std::vector<discovery::Endpoint> kNone;
+  identities_.replace(s.snapshot != nullptr ? s.snapshot->endpoints : kNone, snapshot->endpoints);
+  std::vector<balance::BalancerEndpoint> endpoints;
+  endpoints.reserve(snapshot->endpoints.size());
+  for (const discovery::Endpoint& e : snapshot->endpoints) {
+    endpoints.push_back({e.address, e.weight});
+  }
+  s.balancer.update(endpoints, now_ns());
+  s.snapshot = std::move(snapshot);
+  if (s.asked_ns == 0) s.asked_ns = now_ns();  // published for another worker's question
+
+  Result<Service*> answer = s.resolved() ? &s : nullptr;
+  // Each finish() may drop other lookups of this service: take them one at a time.
+  while (!s.waiting.empty()) s.waiting.front()->finish(answer);
+}
+
+}  // namespace lmesh::proxy

@@ -1,0 +1,290 @@
+"""The proxy with lmesh-destination, both real processes: outbound HTTP/1.1 requests are
+routed by the service profile and balanced over the endpoints of the mesh file (made at test
+time and edited while the proxy runs); upstreams are loopback HTTP servers that say who they
+are. Peak-EWMA steers away from a slow endpoint, failure accrual ejects a failing one and lets
+it back, a traffic split lands on its weights, route timeouts and injected faults do what the
+profile says, and a restart of the destination service costs no request.
+
+Run: LMESH_PROXY=build/src/proxy/lmesh-proxy LMESH_DESTINATION=build/src/destination/lmesh-destination \\
+     /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration/test_discovery.py
+"""
+import collections
+import json
+import threading
+import time
+
+import pytest
+
+import upstreams
+from client import HttpConn
+from harness import binary, hostport, wait_until
+from test_destination import Destination, MeshFile
+
+WEB = "web.test.svc.cluster.local:8080"
+
+
+def service_yaml(authority, endpoints, profile=None):
+    out = f"  {authority}:\n    endpoints:\n"
+    out += "".join(f"      - addr: {hostport(u.addr)}\n" for u in endpoints) or "      []\n"
+    if profile:
+        out += "    profile: " + json.dumps(profile) + "\n"
+    return out
+
+
+def mesh_text(*services):
+    return "services:\n" + "".join(services)
+
+
+def named(serve, name, **routes):
+    """An upstream whose every answer says `name`."""
+    return serve(upstreams.HttpUpstream, default=upstreams.fixed(200, name.encode()),
+                 routes=routes)
+
+
+def load(proxy, authority, count, threads=4, path="/"):
+    """`count` GETs through the outbound listener over `threads` keep-alive connections;
+    returns Counter of (status, body)."""
+    results = collections.Counter()
+    lock = threading.Lock()
+    per_thread = [count // threads + (1 if i < count % threads else 0) for i in range(threads)]
+
+    def run(n):
+        local = collections.Counter()
+        conn = HttpConn(proxy.outbound, timeout=10)
+        try:
+            for _ in range(n):
+                r = conn.request("GET", path, [("Host", authority)])
+                local[(r.status, r.body)] += 1
+                if r.header("connection") == "close":
+                    conn.sock.close()
+                    conn = HttpConn(proxy.outbound, timeout=10)
+        finally:
+            conn.sock.close()
+        with lock:
+            results.update(local)
+    workers = [threading.Thread(target=run, args=(n,)) for n in per_thread]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return results
+
+
+def bodies(results):
+    out = collections.Counter()
+    for (status, body), n in results.items():
+        assert status == 200, f"{n} responses with status {status}: {body!r}"
+        out[body.decode()] += n
+    return out
+
+
+@pytest.fixture(scope="session")
+def destination_bin():
+    return binary("LMESH_DESTINATION", "build/src/destination/lmesh-destination")
+
+
+@pytest.fixture
+def mesh(tmp_path):
+    return MeshFile(tmp_path / "mesh.yaml")
+
+
+@pytest.fixture
+def start_destination(destination_bin):
+    started = []
+
+    def start(**flags):
+        d = Destination(destination_bin, flags)
+        started.append(d)
+        return d
+    yield start
+    for d in started:
+        d.stop()
+
+
+@pytest.fixture
+def meshed_proxy(proxy_factory, start_destination, mesh):
+    """(proxy, destination): a proxy following a destination service that serves `mesh`,
+    which the test writes before asking for it."""
+    def make(text, **flags):
+        mesh.write(text)
+        dst = start_destination(mesh_file=mesh.path)
+        proxy = proxy_factory(destination_addr=hostport(dst.api), **flags)
+        return proxy, dst
+    return make
+
+
+def test_requests_are_balanced_over_the_discovered_endpoints(meshed_proxy, serve):
+    a, b, c = (named(serve, n) for n in "abc")
+    proxy, _ = meshed_proxy(mesh_text(service_yaml(WEB, [a, b, c])))
+    seen = bodies(load(proxy, WEB, 300))
+    # Every endpoint takes requests. (How evenly depends on this machine's latency noise:
+    # peak-EWMA remembers a scheduling hiccup for seconds, by design.)
+    assert set(seen) == {"a", "b", "c"}, seen
+    # Host without a port: the port is 80, which this mesh does not know → passes through.
+    outside = named(serve, "outside")
+    assert bodies(load(proxy, hostport(outside.addr), 5, threads=1)) == {"outside": 5}
+    proxy.wait_metric("discovery_authorities", 1, state="resolved")
+    proxy.wait_metric("discovery_authorities", 1, state="not_found")
+
+
+def test_endpoint_edits_reach_a_running_proxy_within_a_second(meshed_proxy, mesh, serve):
+    a, b = named(serve, "a"), named(serve, "b")
+    proxy, _ = meshed_proxy(mesh_text(service_yaml(WEB, [a])))
+    assert bodies(load(proxy, WEB, 20, threads=1)) == {"a": 20}
+    edited = time.monotonic()
+    mesh.write(mesh_text(service_yaml(WEB, [b])))
+    wait_until(lambda: bodies(load(proxy, WEB, 4, threads=1)) == {"b": 4}, timeout=1.0,
+               interval=0.01, message="requests to move to the added endpoint")
+    assert time.monotonic() - edited < 1.0
+    # Every endpoint removed: the service fails fast instead of waiting.
+    mesh.write(mesh_text(service_yaml(WEB, [])))
+
+    def refused():
+        with HttpConn(proxy.outbound) as conn:
+            r = conn.request("GET", "/", [("Host", WEB)])
+            return r.status == 503 and r.header("lmesh-proxy-error") == "no ready endpoints"
+    wait_until(refused, timeout=1.0, interval=0.01, message="503 no ready endpoints")
+    assert proxy.metric("http_errors_total", reason="no_endpoints") >= 1
+
+
+@pytest.mark.deadline(60)
+def test_peak_ewma_sends_a_slow_endpoint_little_traffic(meshed_proxy, serve):
+    # 50 ms slower than its peers. Round-robin would send it a third of the requests (and the
+    # unit test's simulation shows it); peak-EWMA sends it under 10 %.
+    fast1, fast2 = named(serve, "fast1"), named(serve, "fast2")
+    slow = serve(upstreams.HttpUpstream,
+                 default=upstreams.delayed(0.05, upstreams.fixed(200, b"slow")))
+    proxy, _ = meshed_proxy(mesh_text(service_yaml(WEB, [fast1, fast2, slow])), workers=1)
+    seen = bodies(load(proxy, WEB, 5000, threads=8))
+    assert sum(seen.values()) == 5000
+    assert seen["slow"] < 500, seen
+
+
+@pytest.mark.deadline(60)
+def test_failure_accrual_ejects_a_failing_endpoint_and_lets_it_back(meshed_proxy, serve):
+    healthy = named(serve, "healthy")
+    state = {"failing": True}
+
+    def flaky(ex):
+        ex.read_body()
+        if state["failing"]:
+            ex.respond(500, b"broken")
+        else:
+            ex.respond(200, b"flaky")
+    sick = serve(upstreams.HttpUpstream, default=flaky)
+    proxy, _ = meshed_proxy(mesh_text(service_yaml(WEB, [healthy, sick])), workers=1)
+    first = load(proxy, WEB, 200, threads=1)
+    failures = first[(500, b"broken")]
+    # 7 consecutive failures eject it; what it got after that were single probes (the first
+    # after 1 s at the earliest, and this loop is far shorter than that).
+    assert 7 <= failures <= 8, first
+    assert first[(200, b"healthy")] == 200 - failures
+    state["failing"] = False
+    # The first probe comes after the backoff (1 s, jittered); once it succeeds the endpoint
+    # is back and takes its share again.
+    wait_until(lambda: bodies(load(proxy, WEB, 50, threads=1)).get("flaky", 0) >= 10,
+               timeout=5.0, interval=0.2, message="the healed endpoint to take traffic again")
+
+
+@pytest.mark.deadline(90)
+def test_a_90_10_split_lands_within_3_percent(meshed_proxy, serve):
+    v1, v2 = named(serve, "v1"), named(serve, "v2")
+    v1_name, v2_name = "web-v1.test.svc.cluster.local:8080", "web-v2.test.svc.cluster.local:8080"
+    split = {"backends": [{"authority": v1_name, "weight": 90}, {"authority": v2_name, "weight": 10}]}
+    proxy, _ = meshed_proxy(mesh_text(service_yaml(WEB, [], split), service_yaml(v1_name, [v1]),
+                                      service_yaml(v2_name, [v2])))
+    seen = bodies(load(proxy, WEB, 10000, threads=4))
+    share = seen["v2"] / 10000
+    assert abs(share - 0.10) <= 0.03, seen
+
+
+def test_route_timeouts_and_injected_faults(meshed_proxy, serve):
+    app = serve(upstreams.HttpUpstream, default=upstreams.fixed(200, b"app"), routes={
+        "/slow": upstreams.delayed(2.0, upstreams.fixed(200, b"late")),
+    })
+    profile = {"routes": [
+        {"name": "slow", "path_regex": "/slow", "timeout_ms": 200},
+        {"name": "abort", "path_regex": "/abort", "fault": {"abort": {"percent": 100, "status": 418}}},
+        {"name": "half", "path_regex": "/half", "fault": {"abort": {"percent": 50, "status": 503}}},
+        {"name": "delay", "path_regex": "/delay", "fault": {"delay": {"percent": 100, "ms": 300}}},
+    ]}
+    proxy, _ = meshed_proxy(mesh_text(service_yaml(WEB, [app], profile)))
+    with HttpConn(proxy.outbound) as conn:
+        started = time.monotonic()
+        r = conn.request("GET", "/slow", [("Host", WEB)])
+        assert r.status == 504 and r.header("lmesh-proxy-error") == "route timeout"
+        assert time.monotonic() - started < 1.5
+    with HttpConn(proxy.outbound) as conn:
+        r = conn.request("GET", "/abort", [("Host", WEB)])
+        assert r.status == 418 and r.header("lmesh-proxy-error") == "fault injected"
+    with HttpConn(proxy.outbound) as conn:
+        started = time.monotonic()
+        r = conn.request("GET", "/delay", [("Host", WEB)])
+        assert r.status == 200 and r.body == b"app"
+        assert time.monotonic() - started >= 0.3
+    half = load(proxy, WEB, 400, threads=4, path="/half")
+    aborted = sum(n for (status, _), n in half.items() if status == 503)
+    assert half[(200, b"app")] + aborted == 400
+    assert 140 <= aborted <= 260, half  # 50 % ± 6 standard deviations
+    assert proxy.metric("http_errors_total", reason="fault_injected") == 1 + aborted
+    assert proxy.metric("http_errors_total", reason="route_timeout") == 1
+
+
+@pytest.mark.deadline(60)
+def test_a_destination_restart_loses_no_request(meshed_proxy, start_destination, mesh, serve):
+    a, b = named(serve, "a"), named(serve, "b")
+    proxy, dst = meshed_proxy(mesh_text(service_yaml(WEB, [a, b])))
+    assert bodies(load(proxy, WEB, 10, threads=1))  # the proxy knows the service now
+    results = collections.Counter()
+    done = threading.Event()
+
+    def keep_loading():
+        while not done.is_set():
+            results.update(load(proxy, WEB, 20, threads=2))
+    loader = threading.Thread(target=keep_loading)
+    loader.start()
+    try:
+        time.sleep(0.3)
+        port = dst.api[1]
+        dst.stop()
+        time.sleep(0.5)  # requests keep flowing on the last known endpoints
+        start_destination(mesh_file=mesh.path, listen=f"127.0.0.1:{port}")
+        time.sleep(0.5)
+    finally:
+        done.set()
+        loader.join()
+    seen = bodies(results)  # asserts every response was a 200
+    assert set(seen) == {"a", "b"} and sum(seen.values()) >= 100, seen
+
+
+def test_first_request_fails_after_the_discovery_timeout(proxy_factory, serve):
+    # A destination service that accepts and never answers.
+    import socket
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        proxy = proxy_factory(destination_addr=hostport(silent.getsockname()),
+                              discovery_timeout="300ms")
+        with HttpConn(proxy.outbound) as conn:
+            started = time.monotonic()
+            r = conn.request("GET", "/", [("Host", WEB)])
+            assert r.status == 503 and r.header("lmesh-proxy-error") == "discovery timeout"
+            assert 0.25 <= time.monotonic() - started < 2.0
+    finally:
+        silent.close()
+
+
+def test_many_authorities_share_one_connection_to_the_destination(meshed_proxy, serve):
+    # 80 services: 160 watch streams on the proxy's one HTTP/2 connection, beyond HTTP/2's
+    # customary 100 concurrent streams.
+    apps = [named(serve, f"app{i}") for i in range(80)]
+    services = [service_yaml(f"svc{i}.test.svc.cluster.local:80", [app])
+                for i, app in enumerate(apps)]
+    proxy, dst = meshed_proxy(mesh_text(*services), workers=1)
+    for i in range(80):
+        got = bodies(load(proxy, f"svc{i}.test.svc.cluster.local:80", 1, threads=1))
+        assert got == {f"app{i}": 1}
+    proxy.wait_metric("discovery_authorities", 80, state="resolved")
+    dst.wait_metric("destination_subscribers", 80, kind="resolve")
+    dst.wait_metric("destination_subscribers", 80, kind="profile")
