@@ -58,7 +58,20 @@ ProxyMetrics::ProxyMetrics()
                                            {"direction", "reason"})),
       tls_handshake_total_(registry_.counter(
           "tls_handshake_total", "Mesh TLS handshakes, by result (success, resumed or a reason)",
-          {"direction", "result"})) {
+          {"direction", "result"})),
+      route_request_total_(registry_.counter("route_request_total",
+                                             "Requests to a service, by profile route",
+                                             {"direction", "dst", "route"})),
+      route_response_total_(
+          registry_.counter("route_response_total", "Responses from a service, by profile route",
+                            {"direction", "dst", "route", "status_code", "classification"})),
+      route_response_latency_ms_(registry_.histogram(
+          "route_response_latency_ms",
+          "Time from request head to response head by profile route, retries included, in ms",
+          {"direction", "dst", "route"}, metrics::latency_ms_buckets())),
+      route_retry_total_(registry_.counter(
+          "route_retry_total", "Retries by profile route: sent, or refused by the retry budget",
+          {"direction", "dst", "route", "result"})) {
   auto& open_total =
       registry_.counter("tcp_open_total", "TCP connections opened", {"direction", "peer", "tls"});
   auto& open = registry_.gauge("tcp_open_connections", "TCP connections open now",
@@ -91,6 +104,28 @@ RouteMetrics ProxyMetrics::route(Direction d, std::string_view authority, TlsLab
                       d,
                       tls,
                       std::string(client_id)};
+}
+
+ProfileRouteMetrics ProxyMetrics::profile_route(Direction d, std::string_view dst,
+                                                std::string_view route) {
+  auto labels = {to_string(d), dst, route};
+  return ProfileRouteMetrics{
+      &route_request_total_.get(labels),
+      &route_response_latency_ms_.get(labels),
+      &route_retry_total_.get({to_string(d), dst, route, "sent"}),
+      &route_retry_total_.get({to_string(d), dst, route, "budget_exhausted"}),
+      std::string(dst),
+      std::string(route),
+      d};
+}
+
+metrics::Counter& ProxyMetrics::profile_route_response(const ProfileRouteMetrics& route,
+                                                       uint16_t status, bool failure) {
+  char code[8];
+  auto [end, ec] = std::to_chars(code, code + sizeof code, status);
+  return route_response_total_.get({to_string(route.direction), route.dst, route.route,
+                                    std::string_view(code, static_cast<size_t>(end - code)),
+                                    failure ? "failure" : "success"});
 }
 
 metrics::Counter& ProxyMetrics::response(const RouteMetrics& route, uint16_t status,

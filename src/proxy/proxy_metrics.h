@@ -74,6 +74,18 @@ struct RouteMetrics {
   std::string client_id;  // inbound over mesh TLS: the client's proven identity
 };
 
+// Per profile route of a service (the `route` label is the route's name, "default" for
+// requests no route matched; `dst` is the service the request named).
+struct ProfileRouteMetrics {
+  metrics::Counter* requests;
+  metrics::Histogram* latency_ms;
+  metrics::Counter* retries;          // retries sent
+  metrics::Counter* retries_refused;  // retries the budget did not allow
+  std::string dst;
+  std::string route;
+  Direction direction;
+};
+
 class ProxyMetrics {
  public:
   ProxyMetrics();
@@ -83,6 +95,9 @@ class ProxyMetrics {
   // out of the text, as every empty label value is).
   RouteMetrics route(Direction d, std::string_view authority, TlsLabel tls,
                      std::string_view client_id = {});
+  ProfileRouteMetrics profile_route(Direction d, std::string_view dst, std::string_view route);
+  metrics::Counter& profile_route_response(const ProfileRouteMetrics& route, uint16_t status,
+                                           bool failure);
   // `grpc_status`: the grpc-status a gRPC response ended with (its label is absent otherwise).
   metrics::Counter& response(const RouteMetrics& route, uint16_t status,
                              std::optional<uint32_t> grpc_status, bool failure);
@@ -106,6 +121,10 @@ class ProxyMetrics {
   metrics::Family<metrics::Histogram>& response_latency_ms_;
   metrics::Family<metrics::Counter>& http_errors_total_;
   metrics::Family<metrics::Counter>& tls_handshake_total_;
+  metrics::Family<metrics::Counter>& route_request_total_;
+  metrics::Family<metrics::Counter>& route_response_total_;
+  metrics::Family<metrics::Histogram>& route_response_latency_ms_;
+  metrics::Family<metrics::Counter>& route_retry_total_;
   std::array<TcpMetrics, 12> tcp_;
 };
 

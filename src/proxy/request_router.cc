@@ -65,6 +65,7 @@ void RequestRouter::cancel() {
   delay_.reset();
   profile_.reset();
   matched_ = nullptr;
+  service_ = nullptr;
 }
 
 std::optional<RouteResult> RequestRouter::route(ProxyWorker& worker, Direction direction,
@@ -107,6 +108,7 @@ std::optional<RouteResult> RequestRouter::look_up(
 }
 
 std::optional<RouteResult> RequestRouter::on_service(DiscoveryCache::Service& service) {
+  service_ = &service;
   profile_ = service.snapshot->profile;
   const http::RequestHead& req = *request_;
   matched_ = profile_->route_for(req.method, request_path(req),
@@ -157,7 +159,8 @@ std::optional<RouteResult> RequestRouter::pick_from(DiscoveryCache::Service& bac
         ProxyError::kNoEndpoints,
         Error(ErrorCode::kRefused, backend.authority + ": " + pick.error().describe())});
   }
-  Routed r{pick->address(), std::move(*pick), {profile_, matched_}, backend.authority};
+  Routed r{pick->address(),     std::move(*pick),  {profile_, matched_},
+           service_->authority, backend.authority, service_->budget};
   return r;
 }
 
@@ -166,14 +169,14 @@ std::optional<RouteResult> RequestRouter::without_discovery() {
   if (!upstream) {
     return std::unexpected(RouteFailure{ProxyError::kNoDestination, upstream.error()});
   }
-  if (upstream->address) return Routed{*upstream->address, std::nullopt, {}, {}};
+  if (upstream->address) return Routed{*upstream->address, std::nullopt, {}, {}, {}, nullptr};
   auto started = net::Resolution::start(
       worker_->worker().loop(), upstream->name, [this](Result<net::SocketAddress> r) {
         resolution_.reset();  // spent; this runs from inside it
         if (!r) {
           finish(std::unexpected(RouteFailure{ProxyError::kConnectFailed, r.error()}));
         } else {
-          finish(Routed{*r, std::nullopt, {}, {}});
+          finish(Routed{*r, std::nullopt, {}, {}, {}, nullptr});
         }
       });
   if (!started) {

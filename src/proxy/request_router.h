@@ -30,6 +30,7 @@
 #include "proxy/direction.h"
 #include "proxy/discovery/discovery_cache.h"
 #include "proxy/proxy_metrics.h"
+#include "proxy/retry/retry_budget.h"
 #include "proxy/routing.h"
 
 namespace lmesh::proxy {
@@ -54,7 +55,9 @@ struct Routed {
   // Set when the balancer chose: the request reports its outcome through it.
   std::optional<balance::Pick> pick;
   MatchedRoute matched;
-  std::string backend;  // the service that answers (differs from the authority in a split)
+  std::string service;  // the service the request named (empty: not routed by discovery)
+  std::string backend;  // the service that answers (differs from `service` in a split)
+  std::shared_ptr<RetryBudget> budget;  // the service's, on this worker
 };
 
 struct RouteFailure {
@@ -82,6 +85,7 @@ class RequestRouter {
   std::optional<RouteResult> on_service(DiscoveryCache::Service& service);
   std::optional<RouteResult> after_fault(DiscoveryCache::Service& service);
   std::optional<RouteResult> pick_from(DiscoveryCache::Service& backend);
+  DiscoveryCache::Service* service_ = nullptr;  // the one the request named
   std::optional<RouteResult> without_discovery();
   // Looks `authority` up; `then` continues with the service once it is known.
   std::optional<RouteResult> look_up(

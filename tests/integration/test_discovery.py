@@ -288,3 +288,126 @@ def test_many_authorities_share_one_connection_to_the_destination(meshed_proxy, 
     proxy.wait_metric("discovery_authorities", 80, state="resolved")
     dst.wait_metric("destination_subscribers", 80, kind="resolve")
     dst.wait_metric("destination_subscribers", 80, kind="profile")
+
+
+def flaky_upstream(serve, failure_rate, seed, name="app"):
+    """Answers 503 to `failure_rate` of requests (seeded, so runs repeat), else 200 `name`
+    followed by the request body it received."""
+    import random
+    rng = random.Random(seed)
+    lock = threading.Lock()
+    counts = collections.Counter()
+
+    def behaviour(ex):
+        body = ex.read_body()
+        with lock:
+            fail = rng.random() < failure_rate
+            counts["503" if fail else "200"] += 1
+        if fail:
+            ex.respond(503, b"injected")
+        else:
+            ex.respond(200, name.encode() + body)
+    server = serve(upstreams.HttpUpstream, default=behaviour)
+    server.counts = counts
+    return server
+
+
+@pytest.mark.deadline(60)
+def test_retries_turn_20_percent_503s_into_99_percent_success(meshed_proxy, serve):
+    app = flaky_upstream(serve, 0.2, seed=7)
+    profile = {"routes": [{"name": "all", "retryable": True}]}
+    proxy, _ = meshed_proxy(mesh_text(service_yaml(WEB, [app], profile)))
+    results = load(proxy, WEB, 1000, threads=4)
+    ok = results[(200, b"app")]
+    assert ok >= 990, results
+    retries = proxy.metric("route_retry_total", dst=WEB, route="all", result="sent")
+    # Every 503 the client did not see was retried: the retries account for all of them.
+    assert retries == app.counts["503"] - (1000 - ok)
+    assert proxy.metric("route_request_total", dst=WEB, route="all") == 1000
+    assert proxy.metric("route_response_total", dst=WEB, route="all", status_code="200") == ok
+
+
+@pytest.mark.deadline(60)
+def test_the_retry_budget_caps_retries_at_its_ratio(meshed_proxy, serve):
+    # 40 % failures want about 0.67 retries per request; the budget allows 0.2. (Three
+    # endpoints, so failure accrual never takes the whole service out: it would fail fast.)
+    apps = [flaky_upstream(serve, 0.4, seed=s) for s in (1, 2, 3)]
+    profile = {"routes": [{"name": "all", "retryable": True}],
+               "retry_budget": {"ratio": 0.2, "min_per_second": 0, "ttl_s": 10}}
+    proxy, _ = meshed_proxy(mesh_text(service_yaml(WEB, apps, profile)))
+    results = load(proxy, WEB, 500, threads=4)
+    assert results[(200, b"app")] + results[(503, b"injected")] == 500, results
+    sent = proxy.metric("route_retry_total", dst=WEB, route="all", result="sent")
+    refused = proxy.metric("route_retry_total", dst=WEB, route="all", result="budget_exhausted")
+    # At most 20 % of the requests (each worker holds its own share of the budget).
+    assert 0.15 * 500 <= sent <= 0.2 * 500, (sent, refused)
+    assert refused == results[(503, b"injected")]
+    assert sum(a.counts["503"] + a.counts["200"] for a in apps) == 500 + sent
+
+
+def test_retries_replay_small_bodies_and_never_large_ones(meshed_proxy, serve):
+    app = flaky_upstream(serve, 0.5, seed=3)
+    profile = {"routes": [{"name": "upload", "method": "POST", "retryable": True}],
+               "retry_budget": {"ratio": 1.0, "min_per_second": 100, "ttl_s": 10}}
+    proxy, _ = meshed_proxy(mesh_text(service_yaml(WEB, [app], profile)))
+    small = bytes(range(256)) * 200  # 50 KiB: kept for replay
+    with HttpConn(proxy.outbound) as conn:
+        for _ in range(20):
+            r = conn.request("POST", "/upload", [("Host", WEB)], body=small)
+            assert r.status == 200 and r.body == b"app" + small
+        for _ in range(5):
+            r = conn.request("POST", "/upload", [("Host", WEB)], body=small, chunked=True)
+            assert r.status == 200 and r.body == b"app" + small
+    large = b"x" * (65 * 1024)  # over 64 KiB: not retried, so some 503s reach the client
+    statuses = collections.Counter()
+    with HttpConn(proxy.outbound) as conn:
+        for _ in range(20):
+            r = conn.request("POST", "/upload", [("Host", WEB)], body=large)
+            statuses[r.status] += 1
+            if r.status == 200:
+                assert r.body == b"app" + large
+    assert statuses[503] > 0 and statuses[200] > 0, statuses
+
+
+def test_a_body_sent_while_the_first_lookup_waits_crosses_the_mesh_hop(proxy_factory, meshed_proxy,
+                                                                       serve):
+    # The endpoint is another proxy (it has an identity): the request goes as HTTP/2. The head
+    # and body arrive together, before discovery has answered for the authority.
+    app = serve(upstreams.HttpUpstream, default=upstreams.echo())
+    server_side = proxy_factory(inbound_forward=hostport(app.addr))
+    mesh = ("services:\n"
+            f"  {WEB}:\n    endpoints:\n"
+            f"      - {{addr: {hostport(server_side.inbound)}, identity: web.test.serviceaccount.identity.lmesh.cluster.local}}\n")
+    proxy, _ = meshed_proxy(mesh)
+    body = b"0123456789" * 1000
+    with HttpConn(proxy.outbound) as conn:
+        r = conn.request("POST", "/first", [("Host", WEB)], body=body)
+        assert r.status == 200 and r.body.endswith(b"\r\n\r\n" + body), r.body[-200:]
+    assert server_side.metric("request_total", direction="inbound") == 1
+
+
+def test_http2_requests_are_retried_with_their_bodies(meshed_proxy, serve):
+    import random
+    from h2peers import H2Client, H2Upstream, Reply
+
+    class Flaky(H2Upstream):
+        """An HTTP/2 upstream that answers 503 to 30 % of requests, else echoes the body."""
+        rng = random.Random(11)
+
+        def _reply_for(self, path):
+            return Reply(503, b"injected") if self.rng.random() < 0.3 else Reply(200, echo=True)
+    app = serve(Flaky)
+    profile = {"routes": [{"name": "rpc", "retryable": True}],
+               "retry_budget": {"ratio": 1.0, "min_per_second": 100, "ttl_s": 10}}
+    proxy, _ = meshed_proxy(mesh_text(service_yaml(WEB, [app], profile)))
+    client = H2Client(proxy.outbound)
+    try:
+        for i in range(50):
+            body = f"request {i} ".encode() * 300
+            sid = client.request("/rpc", method="POST", body=body, authority=WEB)
+            client.pump(lambda: client.responses[sid].ended)
+            r = client.responses[sid]
+            assert r.status == 200 and bytes(r.body) == body
+    finally:
+        client.close()
+    assert proxy.metric("route_retry_total", dst=WEB, route="rpc", result="sent") > 5

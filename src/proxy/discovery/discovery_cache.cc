@@ -105,6 +105,14 @@ void DiscoveryCache::apply(std::shared_ptr<const ServiceSnapshot> snapshot) {
     endpoints.push_back({e.address, e.weight});
   }
   s.balancer.update(endpoints, now_ns());
+  if (snapshot->profile != nullptr) {
+    const discovery::RetryBudget& b = snapshot->profile->retry_budget;
+    if (s.budget == nullptr || s.budget->settings().ratio != b.ratio ||
+        s.budget->settings().min_per_second != b.min_per_second ||
+        s.budget->settings().ttl_s != b.ttl_s) {
+      s.budget = std::make_shared<RetryBudget>(b);
+    }
+  }
   s.snapshot = std::move(snapshot);
   if (s.asked_ns == 0) s.asked_ns = now_ns();  // published for another worker's question
 

@@ -25,6 +25,7 @@
 #include "proxy/balance/balancer.h"
 #include "proxy/discovery/endpoint_identities.h"
 #include "proxy/discovery/service_snapshot.h"
+#include "proxy/retry/retry_budget.h"
 
 namespace lmesh::proxy {
 
@@ -39,6 +40,8 @@ class DiscoveryCache {
     std::string authority;
     std::shared_ptr<const ServiceSnapshot> snapshot;  // null until the first answer
     balance::Balancer balancer;
+    // The profile's retry budget on this worker; replaced when the profile changes it.
+    std::shared_ptr<RetryBudget> budget;
     uint64_t asked_ns = 0;
     std::vector<PendingLookup*> waiting;
 

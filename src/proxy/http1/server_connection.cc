@@ -32,6 +32,8 @@ Http1ServerConnection::Http1ServerConnection(ProxyWorker& worker, Direction dire
       pending_(worker.worker().chunks()),
       to_upstream_(worker.worker().chunks()),
       out_(worker.worker().chunks()),
+      early_body_(worker.worker().chunks()),
+      replay_(worker.worker().chunks()),
       deadline_(worker.worker().loop(), [this] { on_deadline(); }) {
   downstream_.tcp->set_handler(*this);
 }
@@ -133,7 +135,11 @@ void Http1ServerConnection::on_head() {
                   Error(ErrorCode::kInvalidArgument, "CONNECT is not proxied"));
     return;
   }
-  matched_ = {};
+  policy_.reset();
+  routed_once_ = false;
+  replayable_ = false;
+  replay_.clear();
+  early_body_.clear();
   auto result = router_.route(worker_, direction_, target_, req, [this](RouteResult r) {
     if (!routed(std::move(r))) return;
     connect_upstream();
@@ -151,18 +157,24 @@ bool Http1ServerConnection::routed(RouteResult result) {
   }
   endpoint_ = result->address;
   pick_ = std::move(result->pick);
-  matched_ = std::move(result->matched);
-  if (auto timeout = matched_.timeout(); timeout.count() > 0) {
-    if (route_timer_ == nullptr) {
-      route_timer_ = std::make_unique<event::Timer>(worker_.worker().loop(), [this] {
-        if (state_ != State::kExchange || response_started_) return;
-        respond_error(
-            ProxyError::kRouteTimeout,
-            Error(ErrorCode::kTimeout, "route " + matched_.route->name + " timed out after " +
-                                           std::to_string(matched_.route->timeout_ms) + " ms"));
-      });
+  if (!std::exchange(routed_once_, true)) {
+    // The first routing decides the request's policy; retries only change the endpoint.
+    policy_.begin(worker_.metrics(), direction_, *result, uv_hrtime());
+    replayable_ = policy_.retryable() && !parser_.request().upgrade;
+    // Body bytes that arrived while the route was being found are the replay's beginning.
+    if (replayable_) keep_for_replay(early_body_);
+    if (auto timeout = policy_.timeout(); timeout.count() > 0) {
+      if (route_timer_ == nullptr) {
+        route_timer_ = std::make_unique<event::Timer>(worker_.worker().loop(), [this] {
+          if (state_ != State::kExchange || response_started_) return;
+          const discovery::Route& r = *policy_.matched().route;
+          respond_error(ProxyError::kRouteTimeout,
+                        Error(ErrorCode::kTimeout, "route " + r.name + " timed out after " +
+                                                       std::to_string(r.timeout_ms) + " ms"));
+        });
+      }
+      route_timer_->arm(timeout);
     }
-    route_timer_->arm(timeout);
   }
   if (pick_) {
     sent_ns_ = uv_hrtime();
@@ -210,6 +222,7 @@ void Http1ServerConnection::connect_upstream() {
     open_mesh_stream();
     return;
   }
+  early_body_.clear();  // to_upstream_ holds it, encoded
   upstream_ = &worker_.pool(direction_).acquire(*endpoint_, *this, req.method == "HEAD");
   upstream_reused_ = upstream_->reused();
   ++attempts_;
@@ -219,7 +232,7 @@ void Http1ServerConnection::connect_upstream() {
 void Http1ServerConnection::open_mesh_stream() {
   const http::RequestHead& req = parser_.request();
   ++attempts_;
-  to_upstream_.clear();  // the HTTP/1.1 encoding is not needed
+  to_upstream_.clear();  // the HTTP/1.1 encoding is not needed: early_body_ has the raw bytes
   http::RequestHead head;
   head.method = req.method;
   head.target = origin_form(req.target);
@@ -237,7 +250,17 @@ void Http1ServerConnection::open_mesh_stream() {
   mesh_ = std::move(*stream);
   mesh_unconsumed_ = 0;
   mesh_trailers_.clear();
-  if (request_done_ && !no_body) mesh_->send_data(buffer::Slice(), true);
+  for (size_t i = 0; i < early_body_.slice_count(); ++i) {
+    mesh_->send_data(early_body_.slice(i).share(), false);
+  }
+  early_body_.clear();
+  if (request_done_ && !no_body) {
+    if (!parser_.trailers().empty()) {
+      mesh_->send_trailers(parser_.trailers());
+    } else {
+      mesh_->send_data(buffer::Slice(), true);
+    }
+  }
   deadline_.set(worker_.config().upstream_timeout);  // the response head's deadline
 }
 
@@ -251,6 +274,7 @@ void Http1ServerConnection::flush_request() {
 }
 
 void Http1ServerConnection::on_body(buffer::Slice data) {
+  keep_for_replay(data);
   if (mesh_ != nullptr) {
     mesh_->send_data(std::move(data), false);
     // The stream's queue is the upstream's write queue: above the cap, stop reading the client.
@@ -259,11 +283,69 @@ void Http1ServerConnection::on_body(buffer::Slice data) {
     }
     return;
   }
+  // No upstream yet: the raw bytes wait too, in case it turns out to be the mesh hop.
+  if (upstream_ == nullptr) early_body_.append(data.share());
   if (parser_.request().framing == http::BodyFraming::kChunked) {
     h1::append_chunk(to_upstream_, std::move(data));
   } else {
     to_upstream_.append(std::move(data));
   }
+}
+
+void Http1ServerConnection::keep_for_replay(const buffer::Slice& piece) {
+  if (!replayable_) return;
+  if (replay_.size() + piece.size() > kMaxReplayBytes) {
+    replayable_ = false;  // too large to keep: this request will not be retried
+    replay_.clear();
+    return;
+  }
+  replay_.append(piece.share());
+}
+
+void Http1ServerConnection::keep_for_replay(const buffer::Buffer& bytes) {
+  for (size_t i = 0; i < bytes.slice_count(); ++i) keep_for_replay(bytes.slice(i));
+}
+
+bool Http1ServerConnection::retry_attempt() {
+  // Only a request the client has finished can be replayed whole.
+  if (state_ != State::kExchange || response_started_ || !request_done_) return false;
+  if (!policy_.retry(uv_hrtime(), replayable_)) return false;
+  finish_pick(false);
+  if (upstream_ != nullptr) std::exchange(upstream_, nullptr)->detach();
+  if (mesh_ != nullptr) mesh_->cancel();
+  retire_mesh_stream();
+  deadline_.clear();
+  spdlog::debug("{} request to {} failed; retry {} by the service profile", to_string(direction_),
+                endpoint_->to_string(), policy_.retries());
+  endpoint_.reset();
+  encode_replay();
+  auto result =
+      router_.route(worker_, direction_, target_, parser_.request(), [this](RouteResult r) {
+        if (!routed(std::move(r))) return;
+        connect_upstream();
+        flush_request();
+      });
+  if (result && routed(std::move(*result))) {
+    connect_upstream();
+    flush_request();
+  }
+  return true;
+}
+
+void Http1ServerConnection::encode_replay() {
+  to_upstream_.clear();
+  early_body_.clear();
+  encode_request_head();
+  bool chunked = parser_.request().framing == http::BodyFraming::kChunked;
+  for (size_t i = 0; i < replay_.slice_count(); ++i) {
+    early_body_.append(replay_.slice(i).share());
+    if (chunked) {
+      h1::append_chunk(to_upstream_, replay_.slice(i).share());
+    } else {
+      to_upstream_.append(replay_.slice(i).share());
+    }
+  }
+  if (chunked) h1::append_last_chunk(to_upstream_, parser_.trailers());
 }
 
 void Http1ServerConnection::on_message_complete() {
@@ -306,10 +388,11 @@ void Http1ServerConnection::on_upstream_head(http::ResponseHead& head) {
     return;
   }
 
+  if (policy_.is_failure(head.status) && retry_attempt()) return;
   response_started_ = true;
   status_ = head.status;
   route_->latency_ms->observe(static_cast<double>(uv_hrtime() - start_ns_) / 1e6);
-  finish_pick(!matched_.is_failure(head.status));
+  finish_pick(!policy_.is_failure(head.status));
   if (route_timer_) route_timer_->disarm();
 
   switch (head.framing) {
@@ -367,7 +450,7 @@ void Http1ServerConnection::on_upstream_complete(const http::HeaderMap& trailers
 void Http1ServerConnection::complete_response(const http::HeaderMap& trailers) {
   if (framing_ == Framing::kChunked) h1::append_last_chunk(out_, trailers);
   flush_response();
-  count_response(status_, matched_.is_failure(status_));
+  count_response(status_, policy_.is_failure(status_));
   finish_exchange();
 }
 
@@ -419,6 +502,8 @@ void Http1ServerConnection::on_upstream_failed(ProxyError reason, const Error& c
     open_mesh_stream();
     return;
   }
+  // The endpoint failed the request: the profile may send it elsewhere.
+  if (!client_caused(reason) && retry_attempt()) return;
   respond_error(reason, cause);
 }
 
@@ -464,6 +549,7 @@ void Http1ServerConnection::on_upstream_failed(ProxyError reason, const Error& c
     flush_request();
     return;
   }
+  if (!client_caused(reason) && retry_attempt()) return;
   respond_error(reason, cause);
 }
 
@@ -557,6 +643,7 @@ void Http1ServerConnection::count_response(uint16_t status, bool failure) {
     response_counter_status_ = status;
   }
   response_counter_->inc();
+  policy_.respond(status, failure, uv_hrtime() - start_ns_);
 }
 
 // ---- connection lifecycle ----

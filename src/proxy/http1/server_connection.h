@@ -24,6 +24,7 @@
 #include "proxy/proxy_connection.h"
 #include "proxy/proxy_metrics.h"
 #include "proxy/request_router.h"
+#include "proxy/retry/request_policy.h"
 #include "proxy/routing.h"
 #include "proxy/tcp_meter.h"
 #include "proxy/upstream/http1_connection.h"
@@ -90,6 +91,13 @@ class Http1ServerConnection final : public ProxyConnection,
   void update_reading();
   // False when the choice failed and the request has been answered.
   bool routed(RouteResult result);
+  // A failed attempt: true when another one is on its way (the profile allows a retry).
+  bool retry_attempt();
+  // The next attempt's request bytes: head, then the body kept for replay.
+  void encode_replay();
+  // Keeps body bytes for a retry while the route allows one and they fit in kMaxReplayBytes.
+  void keep_for_replay(const buffer::Slice& piece);
+  void keep_for_replay(const buffer::Buffer& bytes);
   // The balanced endpoint answered (a status below 500) or failed: feeds peak-EWMA and
   // failure accrual.
   void finish_pick(bool success);
@@ -117,7 +125,14 @@ class Http1ServerConnection final : public ProxyConnection,
   buffer::Buffer pending_;      // read but not parsed yet (pipelined requests wait here)
   buffer::Buffer to_upstream_;  // encoded request bytes not yet handed to an upstream
   buffer::Buffer out_;          // response bytes being assembled for the client
-  event::Deadline deadline_;    // idle or header deadline, by state
+  // Raw request body bytes for the next upstream: what arrived while it was being chosen
+  // (the mesh hop sends them as DATA), or a retry's replay.
+  buffer::Buffer early_body_;
+  // The request body as sent, kept (slices shared, not copied) while a retry may replay it.
+  buffer::Buffer replay_;
+  bool replayable_ = false;
+  bool routed_once_ = false;
+  event::Deadline deadline_;  // idle or header deadline, by state
   State state_ = State::kIdle;
   bool downstream_eof_ = false;
   // What the last feed() left the parser waiting for.
@@ -126,7 +141,7 @@ class Http1ServerConnection final : public ProxyConnection,
   // The current exchange.
   std::optional<net::SocketAddress> endpoint_;
   RequestRouter router_;
-  MatchedRoute matched_;                       // the profile route: response classes and timeout
+  RequestPolicy policy_;  // the profile route: response classes, timeout, retries, metrics
   std::unique_ptr<event::Timer> route_timer_;  // while the route's timeout runs
   std::optional<balance::Pick> pick_;          // when the balancer chose the endpoint
   uint64_t sent_ns_ = 0;                       // when the request went to it

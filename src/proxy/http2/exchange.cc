@@ -40,6 +40,7 @@ std::optional<uint32_t> grpc_status(const http::HeaderMap& fields) {
 Http2Exchange::Http2Exchange(Http2ServerConnection& server, h2::Stream& downstream)
     : server_(server),
       downstream_(&downstream),
+      replay_(server.proxy_worker().worker().chunks()),
       early_body_(server.proxy_worker().worker().chunks()) {}
 
 Http2Exchange::~Http2Exchange() = default;
@@ -89,16 +90,20 @@ void Http2Exchange::routed(RouteResult result) {
   }
   endpoint_ = result->address;
   pick_ = std::move(result->pick);
-  matched_ = std::move(result->matched);
-  if (auto timeout = matched_.timeout(); timeout.count() > 0) {
-    route_timer_ = std::make_unique<event::Timer>(server_.proxy_worker().worker().loop(), [this] {
-      if (response_started_) return;
-      respond_error(
-          ProxyError::kRouteTimeout,
-          Error(ErrorCode::kTimeout, "route " + matched_.route->name + " timed out after " +
-                                         std::to_string(matched_.route->timeout_ms) + " ms"));
-    });
-    route_timer_->arm(timeout);
+  if (!std::exchange(routed_once_, true)) {
+    // The first routing decides the request's policy; retries only change the endpoint.
+    policy_.begin(server_.proxy_worker().metrics(), server_.direction(), *result, uv_hrtime());
+    replayable_ = policy_.retryable();
+    if (auto timeout = policy_.timeout(); timeout.count() > 0) {
+      route_timer_ = std::make_unique<event::Timer>(server_.proxy_worker().worker().loop(), [this] {
+        if (response_started_) return;
+        const discovery::Route& r = *policy_.matched().route;
+        respond_error(ProxyError::kRouteTimeout,
+                      Error(ErrorCode::kTimeout, "route " + r.name + " timed out after " +
+                                                     std::to_string(r.timeout_ms) + " ms"));
+      });
+      route_timer_->arm(timeout);
+    }
   }
   if (pick_) {
     sent_ns_ = uv_hrtime();
@@ -134,6 +139,11 @@ void Http2Exchange::open_upstream() {
   while (!early_body_.empty()) {
     buffer::Slice piece = early_body_.slice(0).share();
     early_body_.drain(piece.size());
+    if (window_settled_) {
+      upstream_->send_data(std::move(piece), false);  // a replay: the client paid already
+      continue;
+    }
+    keep_for_replay(piece);
     request_forwarded_ += piece.size();
     upstream_->send_data(std::move(piece), false);
   }
@@ -156,8 +166,48 @@ void Http2Exchange::retire_upstream() {
   if (upstream_ != nullptr) server_.proxy_worker().worker().defer_delete(std::move(upstream_));
 }
 
+void Http2Exchange::keep_for_replay(const buffer::Slice& piece) {
+  if (!replayable_) return;
+  if (replay_.size() + piece.size() > kMaxReplayBytes) {
+    replayable_ = false;  // too large to keep: this request will not be retried
+    replay_.clear();
+    return;
+  }
+  replay_.append(piece.share());
+}
+
+bool Http2Exchange::retry_attempt() {
+  // Only a request the client has finished can be replayed whole.
+  if (downstream_ == nullptr || response_started_ || !request_ended_) return false;
+  if (!policy_.retry(uv_hrtime(), replayable_)) return false;
+  finish_pick(false);
+  cancel();  // the response-head deadline restarts with the next attempt
+  if (upstream_ != nullptr) upstream_->cancel();
+  retire_upstream();
+  if (!window_settled_) {
+    // Every byte of the finished request has arrived; the replay comes from replay_, so the
+    // client's window is given back in full now and no longer tracked.
+    if (request_forwarded_ > request_returned_) {
+      session().consume(*downstream_, request_forwarded_ - request_returned_);
+      server_.schedule_flush();
+    }
+    window_settled_ = true;
+  }
+  early_body_.clear();
+  for (size_t i = 0; i < replay_.slice_count(); ++i) early_body_.append(replay_.slice(i).share());
+  request_end_sent_ = false;
+  spdlog::debug("{} request to {} failed; retry {} by the service profile",
+                to_string(server_.direction()), endpoint_->to_string(), policy_.retries());
+  auto result =
+      router_.route(server_.proxy_worker(), server_.direction(), server_.target(),
+                    downstream_->request(), [this](RouteResult r) { routed(std::move(r)); });
+  if (result) routed(std::move(*result));
+  return true;
+}
+
 void Http2Exchange::on_request_data(buffer::Slice data) {
   if (upstream_ != nullptr) {
+    keep_for_replay(data);
     request_forwarded_ += data.size();
     upstream_->send_data(std::move(data), false);
     on_upstream_request_sent();  // an upstream that took the bytes at once frees the window now
@@ -181,7 +231,7 @@ void Http2Exchange::on_request_end() {
 }
 
 void Http2Exchange::on_upstream_request_sent() {
-  if (downstream_ == nullptr || upstream_ == nullptr) return;
+  if (downstream_ == nullptr || upstream_ == nullptr || window_settled_) return;
   uint64_t sent =
       request_forwarded_ - std::min<uint64_t>(upstream_->queued_bytes(), request_forwarded_);
   if (sent > request_returned_) {
@@ -201,10 +251,11 @@ void Http2Exchange::on_upstream_head(http::ResponseHead& head, bool end_stream) 
     if (session().submit_response(*downstream_, head, false)) server_.schedule_flush();
     return;
   }
+  if (policy_.is_failure(head.status) && retry_attempt()) return;
   cancel();
   response_started_ = true;
   status_ = head.status;
-  finish_pick(!matched_.is_failure(head.status));
+  finish_pick(!policy_.is_failure(head.status));
   if (route_timer_) route_timer_->disarm();
   route_->latency_ms->observe(static_cast<double>(uv_hrtime() - start_ns_) / 1e6);
   if (grpc_) head_grpc_status_ = grpc_status(head.headers);  // a trailers-only response
@@ -242,7 +293,7 @@ void Http2Exchange::on_upstream_end() {
     if (session().send_data(*downstream_, buffer::Slice(), true)) server_.schedule_flush();
   }
   std::optional<uint32_t> grpc = trailer_grpc_status_ ? trailer_grpc_status_ : head_grpc_status_;
-  count_response(status_, grpc, matched_.is_failure(status_) || (grpc && *grpc != 0));
+  count_response(status_, grpc, policy_.is_failure(status_) || (grpc && *grpc != 0));
 }
 
 void Http2Exchange::on_upstream_failed(ProxyError reason, const Error& cause, bool retryable) {
@@ -257,6 +308,8 @@ void Http2Exchange::on_upstream_failed(ProxyError reason, const Error& cause, bo
     open_upstream();
     return;
   }
+  // The endpoint failed the request: the profile may send it elsewhere.
+  if (!client_caused(reason) && retry_attempt()) return;
   respond_error(reason, cause);
 }
 
@@ -322,6 +375,7 @@ void Http2Exchange::count_response(uint16_t status, std::optional<uint32_t> grpc
   if (response_counted_) return;
   response_counted_ = true;
   server_.proxy_worker().metrics().response(*route_, status, grpc_status, failure).inc();
+  policy_.respond(status, failure, uv_hrtime() - start_ns_);
 }
 
 // ---- ends ----

@@ -25,6 +25,7 @@
 #include "common/http/h2/session.h"
 #include "proxy/proxy_metrics.h"
 #include "proxy/request_router.h"
+#include "proxy/retry/request_policy.h"
 #include "proxy/upstream/stream.h"
 
 namespace lmesh::proxy {
@@ -62,6 +63,9 @@ class Http2Exchange final : public event::DeferredDeletable,
   void on_upstream_failed(ProxyError reason, const Error& cause, bool retryable) override;
 
   void routed(RouteResult result);
+  // A failed attempt: true when another one is on its way (the profile allows a retry).
+  bool retry_attempt();
+  void keep_for_replay(const buffer::Slice& piece);
   // The balanced endpoint answered (a status below 500) or failed; feeds peak-EWMA and
   // failure accrual.
   void finish_pick(bool success);
@@ -88,7 +92,12 @@ class Http2Exchange final : public event::DeferredDeletable,
   // Upstream.
   std::optional<net::SocketAddress> endpoint_;
   RequestRouter router_;
-  MatchedRoute matched_;                       // the profile route: response classes and timeout
+  RequestPolicy policy_;  // the profile route: response classes, timeout, retries, metrics
+  bool routed_once_ = false;
+  // The request body as sent, kept (slices shared, not copied) while a retry may replay it.
+  buffer::Buffer replay_;
+  bool replayable_ = false;
+  bool window_settled_ = false;  // every request byte has been given back to the client
   std::unique_ptr<event::Timer> route_timer_;  // while the route's timeout runs
   std::optional<balance::Pick> pick_;          // when the balancer chose the endpoint
   uint64_t sent_ns_ = 0;                       // when the request went to it

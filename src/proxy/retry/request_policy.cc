@@ -1,0 +1,40 @@
+#include "proxy/retry/request_policy.h"
+
+namespace lmesh::proxy {
+
+void RequestPolicy::begin(ProxyMetrics& metrics, Direction direction, const Routed& routed,
+                          uint64_t now_ns) {
+  *this = RequestPolicy();
+  matched_ = routed.matched;
+  budget_ = routed.budget;
+  if (routed.service.empty()) return;  // not routed by discovery
+  registry_ = &metrics;
+  metrics_ = metrics.profile_route(direction, routed.service,
+                                   matched_.route != nullptr ? matched_.route->name : "default");
+  metrics_->requests->inc();
+  // Every request to the service earns retries, retryable or not: the budget is the
+  // service's, as in Linkerd.
+  if (budget_ != nullptr) budget_->deposit(now_ns);
+}
+
+bool RequestPolicy::retry(uint64_t now_ns, bool body_replayable) {
+  if (!retryable() || !body_replayable || retries_ >= kMaxRetries || budget_ == nullptr) {
+    return false;
+  }
+  if (!budget_->withdraw(now_ns)) {
+    if (metrics_) metrics_->retries_refused->inc();
+    return false;
+  }
+  ++retries_;
+  if (metrics_) metrics_->retries->inc();
+  return true;
+}
+
+void RequestPolicy::respond(uint16_t status, bool failure, uint64_t latency_ns) {
+  if (responded_ || !metrics_) return;
+  responded_ = true;
+  metrics_->latency_ms->observe(static_cast<double>(latency_ns) / 1e6);
+  registry_->profile_route_response(*metrics_, status, failure).inc();
+}
+
+}  // namespace lmesh::proxy
