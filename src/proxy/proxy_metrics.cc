@@ -71,7 +71,10 @@ ProxyMetrics::ProxyMetrics()
           {"direction", "dst", "route"}, metrics::latency_ms_buckets())),
       route_retry_total_(registry_.counter(
           "route_retry_total", "Retries by profile route: sent, or refused by the retry budget",
-          {"direction", "dst", "route", "result"})) {
+          {"direction", "dst", "route", "result"})),
+      route_mirror_total_(registry_.counter(
+          "route_mirror_total", "Mirrored copies of outbound requests by profile route, by outcome",
+          {"dst", "route", "result"})) {
   auto& open_total =
       registry_.counter("tcp_open_total", "TCP connections opened", {"direction", "peer", "tls"});
   auto& open = registry_.gauge("tcp_open_connections", "TCP connections open now",

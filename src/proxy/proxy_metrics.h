@@ -96,6 +96,11 @@ class ProxyMetrics {
   RouteMetrics route(Direction d, std::string_view authority, TlsLabel tls,
                      std::string_view client_id = {});
   ProfileRouteMetrics profile_route(Direction d, std::string_view dst, std::string_view route);
+  // A mirrored copy of a request to `dst`'s `route` ended: "success", "failure" (no answer,
+  // or a 5xx from the mirror) or "too_large" (its body was over 64 KiB, not copied).
+  void count_mirror(std::string_view dst, std::string_view route, std::string_view result) {
+    route_mirror_total_.get({dst, route, result}).inc();
+  }
   metrics::Counter& profile_route_response(const ProfileRouteMetrics& route, uint16_t status,
                                            bool failure);
   // `grpc_status`: the grpc-status a gRPC response ended with (its label is absent otherwise).
@@ -125,6 +130,7 @@ class ProxyMetrics {
   metrics::Family<metrics::Counter>& route_response_total_;
   metrics::Family<metrics::Histogram>& route_response_latency_ms_;
   metrics::Family<metrics::Counter>& route_retry_total_;
+  metrics::Family<metrics::Counter>& route_mirror_total_;
   std::array<TcpMetrics, 12> tcp_;
 };
 

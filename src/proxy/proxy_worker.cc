@@ -79,6 +79,7 @@ void ProxyWorker::shutdown() {
   if (inbound_listener_) inbound_listener_->close();
   if (outbound_listener_) outbound_listener_->close();
   for_each_connection([](ProxyConnection& c) { c.abort(); });
+  mirrors_.close_all();
   inbound_pool_.close_all();
   outbound_pool_.close_all();
   inbound_h2_pool_.close_all();

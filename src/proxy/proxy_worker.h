@@ -16,6 +16,7 @@
 #include "proxy/discovery/endpoint_identities.h"
 #include "proxy/identity/mesh_tls.h"
 #include "proxy/log_limiter.h"
+#include "proxy/mirror/mirror.h"
 #include "proxy/proxy_metrics.h"
 #include "proxy/upstream/http1_pool.h"
 #include "proxy/upstream/http2_pool.h"
@@ -53,6 +54,7 @@ class ProxyWorker {
   LogLimiter& log_limiter() { return log_limiter_; }
   // Who each upstream endpoint must prove to be (discovery, else --meshed-endpoints).
   const EndpointIdentities& endpoint_identities() const { return identities_; }
+  MirrorSet& mirrors() { return mirrors_; }
   // This worker's discovery cache; null when the proxy has no destination service.
   DiscoveryCache* discovery() { return discovery_.get(); }
   // Turns discovery on (before the worker's thread starts): `ask` reaches the control thread.
@@ -92,6 +94,7 @@ class ProxyWorker {
   UpstreamPool outbound_pool_;
   Http2ClientPool inbound_h2_pool_;
   Http2ClientPool outbound_h2_pool_;
+  MirrorSet mirrors_{*this};  // after the pools: mirrors end before the pools go
   std::unique_ptr<net::Listener> inbound_listener_;
   std::unique_ptr<net::Listener> outbound_listener_;
   ProxyConnection* connections_ = nullptr;  // intrusive list head

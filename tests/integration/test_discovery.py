@@ -411,3 +411,37 @@ def test_http2_requests_are_retried_with_their_bodies(meshed_proxy, serve):
     finally:
         client.close()
     assert proxy.metric("route_retry_total", dst=WEB, route="rpc", result="sent") > 5
+
+
+@pytest.mark.deadline(60)
+def test_mirroring_copies_requests_and_drops_the_answers(meshed_proxy, serve):
+    primary = named(serve, "primary")
+    shadow = serve(upstreams.HttpUpstream,
+                   default=upstreams.delayed(0.05, upstreams.fixed(500, b"shadow broke")))
+    sampled = serve(upstreams.HttpUpstream, default=upstreams.fixed(200, b"sampled"))
+    shadow_name, sampled_name = "shadow.test.svc.cluster.local:80", "sampled.test.svc.cluster.local:80"
+    profile = {"routes": [
+        {"name": "all", "method": "POST", "mirror": {"authority": shadow_name, "percent": 100}},
+        {"name": "some", "method": "GET", "mirror": {"authority": sampled_name, "percent": 30}},
+    ]}
+    proxy, _ = meshed_proxy(mesh_text(service_yaml(WEB, [primary], profile),
+                                      service_yaml(shadow_name, [shadow]),
+                                      service_yaml(sampled_name, [sampled])))
+    with HttpConn(proxy.outbound) as conn:
+        for i in range(20):
+            r = conn.request("POST", f"/orders/{i}", [("Host", WEB), ("X-N", str(i))],
+                             body=f"order {i}".encode())
+            # The client sees the primary only: the mirror's slowness and 500s never reach it.
+            assert r.status == 200 and r.body == b"primary"
+    wait_until(lambda: len(shadow.requests) == 20, timeout=5, message="20 mirrored copies")
+    wait_until(lambda: all(r.complete for r in shadow.requests), timeout=5,
+               message="mirrored bodies read")
+    got = sorted((r.target, r.headers.get("x-n"), r.body) for r in shadow.requests)
+    assert got == sorted((f"/orders/{i}", str(i), f"order {i}".encode()) for i in range(20))
+    proxy.wait_metric("route_mirror_total", 20, dst=WEB, route="all", result="failure")
+
+    results = load(proxy, WEB, 600, threads=4)
+    assert results == {(200, b"primary"): 600}
+    wait_until(lambda: proxy.metric("route_mirror_total", dst=WEB, route="some") ==
+               len(sampled.requests), timeout=5, message="every sampled copy answered")
+    assert 0.30 * 600 - 60 <= len(sampled.requests) <= 0.30 * 600 + 60, len(sampled.requests)

@@ -137,6 +137,7 @@ void Http1ServerConnection::on_head() {
   }
   policy_.reset();
   routed_once_ = false;
+  mirror_started_ = false;
   replayable_ = false;
   replay_.clear();
   early_body_.clear();
@@ -159,8 +160,8 @@ bool Http1ServerConnection::routed(RouteResult result) {
   pick_ = std::move(result->pick);
   if (!std::exchange(routed_once_, true)) {
     // The first routing decides the request's policy; retries only change the endpoint.
-    policy_.begin(worker_.metrics(), direction_, *result, uv_hrtime());
-    replayable_ = policy_.retryable() && !parser_.request().upgrade;
+    policy_.begin(worker_.metrics(), direction_, *result, uv_hrtime(), worker_.discovery()->rng());
+    replayable_ = policy_.keeps_body() && !parser_.request().upgrade;
     // Body bytes that arrived while the route was being found are the replay's beginning.
     if (replayable_) keep_for_replay(early_body_);
     if (auto timeout = policy_.timeout(); timeout.count() > 0) {
@@ -180,7 +181,31 @@ bool Http1ServerConnection::routed(RouteResult result) {
     sent_ns_ = uv_hrtime();
     pick_->start(sent_ns_);
   }
+  maybe_mirror();
   return true;
+}
+
+void Http1ServerConnection::maybe_mirror() {
+  const discovery::Mirror* mirror = policy_.mirror();
+  if (mirror == nullptr || mirror_started_ || !request_done_) return;
+  mirror_started_ = true;
+  if (!replayable_) {
+    worker_.metrics().count_mirror(policy_.dst(), policy_.route_name(), "too_large");
+    return;
+  }
+  const http::RequestHead& req = parser_.request();
+  MirroredRequest copy{{}, buffer::Buffer(worker_.worker().chunks()), std::nullopt, true};
+  copy.head.method = req.method;
+  copy.head.target = origin_form(req.target);
+  copy.head.authority = std::string(request_authority(req).value_or(""));
+  copy.head.scheme = "http";
+  copy.head.headers = req.headers;  // connection-specific fields are dropped on the way out
+  copy.head.framing = req.framing;
+  copy.head.content_length = req.content_length;
+  for (size_t i = 0; i < replay_.slice_count(); ++i) copy.body.append(replay_.slice(i).share());
+  if (!parser_.trailers().empty()) copy.trailers = parser_.trailers();
+  worker_.mirrors().start(mirror->authority, policy_.dst(), std::string(policy_.route_name()),
+                          std::move(copy));
 }
 
 void Http1ServerConnection::finish_pick(bool success) {
@@ -350,6 +375,7 @@ void Http1ServerConnection::encode_replay() {
 
 void Http1ServerConnection::on_message_complete() {
   request_done_ = true;
+  maybe_mirror();
   if (mesh_ != nullptr) {
     if (!parser_.trailers().empty()) {
       mesh_->send_trailers(parser_.trailers());

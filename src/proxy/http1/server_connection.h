@@ -95,6 +95,8 @@ class Http1ServerConnection final : public ProxyConnection,
   bool retry_attempt();
   // The next attempt's request bytes: head, then the body kept for replay.
   void encode_replay();
+  // Sends the route's mirror its copy once the request is routed and complete.
+  void maybe_mirror();
   // Keeps body bytes for a retry while the route allows one and they fit in kMaxReplayBytes.
   void keep_for_replay(const buffer::Slice& piece);
   void keep_for_replay(const buffer::Buffer& bytes);
@@ -132,6 +134,7 @@ class Http1ServerConnection final : public ProxyConnection,
   buffer::Buffer replay_;
   bool replayable_ = false;
   bool routed_once_ = false;
+  bool mirror_started_ = false;
   event::Deadline deadline_;  // idle or header deadline, by state
   State state_ = State::kIdle;
   bool downstream_eof_ = false;

@@ -92,8 +92,10 @@ void Http2Exchange::routed(RouteResult result) {
   pick_ = std::move(result->pick);
   if (!std::exchange(routed_once_, true)) {
     // The first routing decides the request's policy; retries only change the endpoint.
-    policy_.begin(server_.proxy_worker().metrics(), server_.direction(), *result, uv_hrtime());
-    replayable_ = policy_.retryable();
+    ProxyWorker& worker = server_.proxy_worker();
+    policy_.begin(worker.metrics(), server_.direction(), *result, uv_hrtime(),
+                  worker.discovery()->rng());
+    replayable_ = policy_.keeps_body();
     if (auto timeout = policy_.timeout(); timeout.count() > 0) {
       route_timer_ = std::make_unique<event::Timer>(server_.proxy_worker().worker().loop(), [this] {
         if (response_started_) return;
@@ -110,6 +112,7 @@ void Http2Exchange::routed(RouteResult result) {
     pick_->start(sent_ns_);
   }
   open_upstream();
+  maybe_mirror();
 }
 
 void Http2Exchange::finish_pick(bool success) {
@@ -228,6 +231,23 @@ void Http2Exchange::on_request_end() {
   // After a head with END_STREAM this comes too, with the end already sent upstream.
   request_ended_ = true;
   if (upstream_ != nullptr && !request_end_sent_) end_request_upstream();
+  maybe_mirror();
+}
+
+void Http2Exchange::maybe_mirror() {
+  const discovery::Mirror* mirror = policy_.mirror();
+  if (mirror == nullptr || mirror_started_ || !request_ended_ || downstream_ == nullptr) return;
+  mirror_started_ = true;
+  ProxyWorker& worker = server_.proxy_worker();
+  if (!replayable_) {
+    worker.metrics().count_mirror(policy_.dst(), policy_.route_name(), "too_large");
+    return;
+  }
+  MirroredRequest copy{downstream_->request(), buffer::Buffer(worker.worker().chunks()),
+                       request_trailers_, false};
+  for (size_t i = 0; i < replay_.slice_count(); ++i) copy.body.append(replay_.slice(i).share());
+  worker.mirrors().start(mirror->authority, policy_.dst(), std::string(policy_.route_name()),
+                         std::move(copy));
 }
 
 void Http2Exchange::on_upstream_request_sent() {

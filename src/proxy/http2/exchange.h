@@ -66,6 +66,8 @@ class Http2Exchange final : public event::DeferredDeletable,
   // A failed attempt: true when another one is on its way (the profile allows a retry).
   bool retry_attempt();
   void keep_for_replay(const buffer::Slice& piece);
+  // Sends the route's mirror its copy once the request is routed and complete.
+  void maybe_mirror();
   // The balanced endpoint answered (a status below 500) or failed; feeds peak-EWMA and
   // failure accrual.
   void finish_pick(bool success);
@@ -98,6 +100,7 @@ class Http2Exchange final : public event::DeferredDeletable,
   buffer::Buffer replay_;
   bool replayable_ = false;
   bool window_settled_ = false;  // every request byte has been given back to the client
+  bool mirror_started_ = false;
   std::unique_ptr<event::Timer> route_timer_;  // while the route's timeout runs
   std::optional<balance::Pick> pick_;          // when the balancer chose the endpoint
   uint64_t sent_ns_ = 0;                       // when the request went to it

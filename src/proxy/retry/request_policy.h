@@ -9,6 +9,9 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <random>
+#include <string>
+#include <string_view>
 
 #include "proxy/direction.h"
 #include "proxy/proxy_metrics.h"
@@ -26,7 +29,9 @@ constexpr unsigned kMaxRetries = 4;
 class RequestPolicy {
  public:
   // The request's first routing: its route, budget and metrics hold for every attempt.
-  void begin(ProxyMetrics& metrics, Direction direction, const Routed& routed, uint64_t now_ns);
+  // `rng` draws whether this request is one the route mirrors.
+  void begin(ProxyMetrics& metrics, Direction direction, const Routed& routed, uint64_t now_ns,
+             std::minstd_rand& rng);
   void reset() { *this = RequestPolicy(); }
 
   bool is_failure(int status) const { return matched_.is_failure(status); }
@@ -34,6 +39,14 @@ class RequestPolicy {
   const MatchedRoute& matched() const { return matched_; }
   // The route lets failed attempts be retried at all (the body and the budget permitting).
   bool retryable() const { return matched_.route != nullptr && matched_.route->retryable; }
+  // This request is copied to the route's mirror (drawn once, by the mirror's percent).
+  const discovery::Mirror* mirror() const { return mirrored_ ? &*matched_.route->mirror : nullptr; }
+  // The body must be kept while it is sent: for a retry's replay or for the mirror.
+  bool keeps_body() const { return retryable() || mirrored_; }
+  const std::string& dst() const { return dst_; }
+  std::string_view route_name() const {
+    return matched_.route != nullptr ? std::string_view(matched_.route->name) : "default";
+  }
 
   // An attempt failed (a failure status, or no response). True when another may go: the
   // route is retryable, the body can be replayed, retries are left and the budget allows
@@ -49,8 +62,10 @@ class RequestPolicy {
   std::shared_ptr<RetryBudget> budget_;
   std::optional<ProfileRouteMetrics> metrics_;
   ProxyMetrics* registry_ = nullptr;
+  std::string dst_;
   unsigned retries_ = 0;
   bool responded_ = false;
+  bool mirrored_ = false;
 };
 
 }  // namespace lmesh::proxy
