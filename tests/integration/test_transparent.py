@@ -118,3 +118,38 @@ def test_inbound_is_intercepted_to_local_port(pair, proxy_factory, proxy_copy):
     assert app.paths() == ["/in"]
     wait_until(lambda: metric_in(pair, pair.b, proxy, "request_total", direction="inbound") == 1, 5,
                message="the proxy to count the inbound request")
+
+
+def test_outbound_opaque_connections_are_balanced_by_discovery(pair, proxy_factory, proxy_copy,
+                                                               tmp_path):
+    # The application dials 198.18.0.2:5432; the destination service knows that address as the
+    # service `db`, whose only endpoint listens on port 5433: the proxy connects there.
+    from harness import Proxy, binary, hostport
+    serve_in(pair, pair.b, upstreams.EchoServer, banner=b"wrong: dialled directly\n", host=ADDR_B,
+             port=5432)
+    serve_in(pair, pair.b, upstreams.EchoServer, banner=b"db endpoint\n", host=ADDR_B, port=5433)
+    mesh = tmp_path / "mesh.yaml"
+    mesh.write_text("services:\n"
+                    "  db.test.svc.cluster.local:5432:\n"
+                    f"    aliases: [\"{ADDR_B}:5432\"]\n"
+                    f"    endpoints: [{{addr: \"{ADDR_B}:5433\", protocol: opaque}}]\n")
+    os.chmod(tmp_path, 0o755)
+    os.chmod(mesh, 0o644)
+    dst = Proxy({"listen": "127.0.0.1:0", "log_format": "json", "mesh_file": str(mesh)},
+                cmd_prefix=pair.exec_prefix(pair.a),
+                binary=binary("LMESH_DESTINATION", "build/src/destination/lmesh-destination"),
+                expect=("api",))
+    pair.on_close(dst.stop)
+    proxy = start_proxy_in(pair, pair.a, proxy_factory, proxy_copy,
+                           outbound_listen=f"127.0.0.1:{OUTBOUND_PORT}",
+                           destination_addr=hostport(dst.addrs["api"]))
+    redirect_outbound(pair, 5432)
+
+    def talk():
+        with socket.create_connection((ADDR_B, 5432), timeout=3) as sock:
+            banner = sock.recv(100)
+            sock.sendall(b"SELECT 1")
+            return banner, sock.recv(100)
+    for _ in range(3):
+        assert pair.in_ns(pair.a, talk) == (b"db endpoint\n", b"SELECT 1")
+    assert metric_in(pair, pair.a, proxy, "discovery_authorities", state="resolved") == 1

@@ -142,13 +142,54 @@ void DetectingConnection::decide(Protocol protocol) {
     close(net::CloseMode::kAbort);
     return;
   }
+  relay(secured_                     ? TlsLabel::kTrue
+        : protocol == Protocol::kTls ? TlsLabel::kPassthru
+                                     : TlsLabel::kFalse);
+}
+
+void DetectingConnection::relay(TlsLabel tls) {
+  DiscoveryCache* discovery = worker_.discovery();
+  if (direction_ == Direction::kOutbound && discovery != nullptr && target_.original_destination) {
+    auto found = discovery->lookup(target_.original_destination->to_string(),
+                                   [this, tls](Result<DiscoveryCache::Service*> r) {
+                                     lookup_.reset();  // spent; this runs from inside it
+                                     relay_to(tls, std::move(r));
+                                   });
+    if (found.pending) {
+      lookup_ = std::move(found.pending);  // reading stays stopped meanwhile
+      return;
+    }
+    relay_to(tls, found.service);
+    return;
+  }
+  relay_to(tls, nullptr);
+}
+
+void DetectingConnection::relay_to(TlsLabel tls, Result<DiscoveryCache::Service*> service) {
+  if (!service) {
+    worker_.metrics().count_error(direction_, ProxyError::kDiscoveryTimeout);
+    spdlog::debug("{} opaque connection: {}", to_string(direction_), service.error().describe());
+    close(net::CloseMode::kAbort);
+    return;
+  }
+  net::SocketAddress destination = *target_.destination;
+  std::optional<balance::Pick> pick;
+  if (*service != nullptr) {
+    auto picked = worker_.discovery()->pick(**service);
+    if (!picked) {
+      worker_.metrics().count_error(direction_, ProxyError::kNoEndpoints);
+      spdlog::debug("{} opaque connection to {}: {}", to_string(direction_), (*service)->authority,
+                    picked.error().describe());
+      close(net::CloseMode::kAbort);
+      return;
+    }
+    destination = picked->address();
+    pick = std::move(*picked);
+  }
   handed_off_ = true;
-  TlsLabel tls = secured_                     ? TlsLabel::kTrue
-                 : protocol == Protocol::kTls ? TlsLabel::kPassthru
-                                              : TlsLabel::kFalse;
   TcpMeter meter(worker_.metrics().tcp(direction_, Peer::kSrc, tls), *tcp_);
   TcpRelay::start(worker_, direction_, tls, MeteredSocket{std::move(tcp_), std::move(meter)},
-                  std::move(peeked_), *target_.destination);
+                  std::move(peeked_), destination, std::move(pick));
   release();
 }
 
@@ -237,6 +278,7 @@ void DetectingConnection::refuse_plaintext() {
 
 void DetectingConnection::close(net::CloseMode mode) {
   timer_.disarm();
+  lookup_.reset();
   tcp_->close(mode);
 }
 

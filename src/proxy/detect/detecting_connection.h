@@ -15,6 +15,7 @@
 #include "common/net/tcp_connection.h"
 #include "proxy/detect/protocol.h"
 #include "proxy/direction.h"
+#include "proxy/discovery/discovery_cache.h"
 #include "proxy/proxy_connection.h"
 #include "proxy/routing.h"
 
@@ -47,6 +48,10 @@ class DetectingConnection final : public ProxyConnection, private net::TcpConnec
   void refuse_plaintext();
   void on_detect_timeout();
   void read_opaque_header();
+  // Opaque bytes outbound: to an endpoint of the service discovery knows the original
+  // destination (IP:port) as, balanced per connection; else to the original destination.
+  void relay(TlsLabel tls);
+  void relay_to(TlsLabel tls, Result<DiscoveryCache::Service*> service);
   void close(net::CloseMode mode);
 
   Direction direction_;
@@ -54,6 +59,7 @@ class DetectingConnection final : public ProxyConnection, private net::TcpConnec
   buffer::Buffer peeked_;
   event::Timer timer_;
   ConnectionTarget target_;
+  std::unique_ptr<DiscoveryCache::PendingLookup> lookup_;  // the opaque relay's, while it waits
   bool handed_off_ = false;
   bool awaiting_client_hello_ = false;  // the first TLS record is not complete yet
   bool handshaking_ = false;

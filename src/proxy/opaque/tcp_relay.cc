@@ -19,9 +19,12 @@ TcpRelay::TcpRelay(ProxyWorker& worker)
 
 void TcpRelay::start(ProxyWorker& worker, Direction direction, TlsLabel tls,
                      MeteredSocket downstream, buffer::Buffer initial,
-                     const net::SocketAddress& destination) {
+                     const net::SocketAddress& destination, std::optional<balance::Pick> pick) {
   auto* relay = new TcpRelay(worker);
   relay->direction_ = direction;
+  relay->pick_ = std::move(pick);
+  relay->connect_started_ns_ = uv_hrtime();
+  if (relay->pick_) relay->pick_->start(relay->connect_started_ns_);
   relay->down_.adopt(std::move(downstream));
   const ProxyConfig& config = worker.config();
   auto upstream = std::make_unique<net::TcpConnection>(
@@ -85,6 +88,7 @@ void TcpRelay::on_deadline() {
   if (closing_) return;
   if (connecting_) {
     spdlog::debug("relay: upstream connect timed out");
+    finish_pick(false);
     close_both(net::CloseMode::kAbort);
     return;
   }
@@ -108,6 +112,7 @@ void TcpRelay::Side::on_error(const Error& error) {
   if (this == &relay_.up_ && relay_.secured_upstream_ && relay_.connecting_) {
     count_handshake_failed(relay_.worker_.metrics(), relay_.direction_, error);
   }
+  if (this == &relay_.up_ && relay_.connecting_) relay_.finish_pick(false);
   // Pass the failure on as a reset, so the other end does not mistake it for a clean end.
   relay_.close_both(net::CloseMode::kAbort);
 }
@@ -117,6 +122,7 @@ void TcpRelay::Side::on_connected() {
     count_handshake_done(relay_.worker_.metrics(), relay_.direction_, tcp());
   }
   relay_.connecting_ = false;
+  relay_.finish_pick(true);
   relay_.deadline_.clear();
   relay_.touch();
 }
@@ -133,6 +139,13 @@ void TcpRelay::Side::on_low_watermark() {
 void TcpRelay::Side::on_closed() {
   closed_ = true;
   relay_.side_closed();
+}
+
+void TcpRelay::finish_pick(bool connected) {
+  if (!pick_) return;
+  uint64_t now = uv_hrtime();
+  pick_->complete(now, now - connect_started_ns_, connected);
+  pick_.reset();
 }
 
 void TcpRelay::abort() {

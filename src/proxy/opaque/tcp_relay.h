@@ -4,10 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "common/buffer/buffer.h"
 #include "common/event/deadline.h"
 #include "common/net/socket_address.h"
+#include "proxy/balance/balancer.h"
 #include "proxy/direction.h"
 #include "proxy/proxy_connection.h"
 #include "proxy/proxy_metrics.h"
@@ -18,10 +20,12 @@ namespace lmesh::proxy {
 class TcpRelay final : public ProxyConnection {
  public:
   // Connects to `destination` and relays `downstream` to it. `initial` holds bytes already
-  // read from downstream (during protocol detection).
+  // read from downstream (during protocol detection). `pick`: the balancer chose the
+  // destination; the connect's outcome and time are reported to it (per-connection balancing).
   static void start(ProxyWorker& worker, Direction direction, TlsLabel tls,
                     MeteredSocket downstream, buffer::Buffer initial,
-                    const net::SocketAddress& destination);
+                    const net::SocketAddress& destination,
+                    std::optional<balance::Pick> pick = std::nullopt);
   // Joins two connected sockets: an HTTP/1 connection after 101 Switching Protocols.
   // `to_upstream` / `to_downstream` are bytes that arrived behind the heads.
   static void join(ProxyWorker& worker, MeteredSocket downstream, buffer::Buffer to_upstream,
@@ -69,7 +73,11 @@ class TcpRelay final : public ProxyConnection {
   Direction direction_ = Direction::kOutbound;
   bool connecting_ = false;
   bool closing_ = false;
-  bool secured_upstream_ = false;  // mesh TLS towards the upstream
+  bool secured_upstream_ = false;      // mesh TLS towards the upstream
+  std::optional<balance::Pick> pick_;  // until the upstream connects or fails to
+  uint64_t connect_started_ns_ = 0;
+  // The balancer learns how the connect went (its time is the RTT peak-EWMA weighs).
+  void finish_pick(bool connected);
 };
 
 }  // namespace lmesh::proxy
