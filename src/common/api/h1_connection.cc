@@ -38,7 +38,7 @@ class H1Connection::H1Response final : public Response {
   }
 
   void send_line(std::string line) override {
-    if (conn_ == nullptr || !streaming_ || ended_) return;
+    if (conn_ == nullptr || !streaming_ || ended_ || overflowed_) return;
     line += '\n';
     buffer::Buffer out(conn_->server_.worker().chunks());
     if (http11_) {
@@ -51,10 +51,17 @@ class H1Connection::H1Response final : public Response {
       out.append(line);
     }
     conn_->write(out);
+    if (conn_->tcp_->write_queue_bytes() > conn_->server_.options().max_stream_backlog) {
+      spdlog::warn("api: stream to {} stopped reading ({} bytes unsent); closing it",
+                   conn_->tcp_->peer().to_string(), conn_->tcp_->write_queue_bytes());
+      overflowed_ = true;
+      // On the next loop turn: the handler hears on_close then, not from inside its own send.
+      conn_->overflow_close_.arm(std::chrono::milliseconds(0));
+    }
   }
 
   void end_stream() override {
-    if (conn_ == nullptr || !streaming_ || ended_) return;
+    if (conn_ == nullptr || !streaming_ || ended_ || overflowed_) return;
     if (http11_) {
       buffer::Buffer out(conn_->server_.worker().chunks());
       h1::append_last_chunk(out, http::HeaderMap());
@@ -63,7 +70,7 @@ class H1Connection::H1Response final : public Response {
     end();
   }
 
-  bool open() const override { return conn_ != nullptr && !ended_; }
+  bool open() const override { return conn_ != nullptr && !ended_ && !overflowed_; }
   bool streaming() const { return streaming_ && !ended_; }
 
   // The connection is going away.
@@ -94,6 +101,7 @@ class H1Connection::H1Response final : public Response {
   bool keep_alive_;
   bool head_request_;
   bool head_sent_ = false;
+  bool overflowed_ = false;  // the client stopped reading: closing
   bool streaming_ = false;
   bool ended_ = false;
 };
@@ -105,7 +113,8 @@ H1Connection::H1Connection(Server& server, uint64_t id, std::unique_ptr<net::Tcp
       tcp_(std::move(tcp)),
       parser_(h1::Parser::Kind::kRequest, *this, server.options().max_head_bytes),
       pending_(std::move(initial)),
-      idle_(server.worker().loop(), [this] { close(net::CloseMode::kFlush); }) {
+      idle_(server.worker().loop(), [this] { close(net::CloseMode::kFlush); }),
+      overflow_close_(server.worker().loop(), [this] { close(net::CloseMode::kAbort); }) {
   tcp_->set_handler(*this);
 }
 

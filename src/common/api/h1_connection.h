@@ -8,6 +8,7 @@
 #include "common/api/server.h"
 #include "common/buffer/buffer.h"
 #include "common/event/deadline.h"
+#include "common/event/timer.h"
 #include "common/http/h1/parser.h"
 #include "common/net/tcp_connection.h"
 
@@ -53,6 +54,7 @@ class H1Connection final : public Server::Connection,
   http::h1::Parser parser_;
   buffer::Buffer pending_;
   event::Deadline idle_;
+  event::Timer overflow_close_;  // a stream's client stopped reading: close on the next turn
   std::string body_;
   bool body_too_large_ = false;
   std::shared_ptr<H1Response> current_;  // the response being written, if any

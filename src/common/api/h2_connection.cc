@@ -40,23 +40,29 @@ class H2Connection::H2Response final : public Response {
 
   void send_line(std::string line) override {
     h2::Stream* s = stream();
-    if (s == nullptr || !streaming_ || ended_) return;
+    if (s == nullptr || !streaming_ || ended_ || overflowed_) return;
     line += '\n';
     buffer::Buffer data(conn_->server_.worker().chunks());
     data.append(line);
     (void)conn_->session_->send_data(*s, std::move(data), false);
+    if (s->queued_bytes() > conn_->server_.options().max_stream_backlog) {
+      spdlog::warn("api: stream {} of {} stopped reading ({} bytes unsent); resetting it", id_,
+                   conn_->tcp_->peer().to_string(), s->queued_bytes());
+      overflowed_ = true;  // not ended: the handler hears on_close once the reset is out
+      conn_->session_->reset(*s, h2::Http2ErrorCode::kEnhanceYourCalm);
+    }
     conn_->schedule_flush();
   }
 
   void end_stream() override {
     h2::Stream* s = stream();
-    if (s == nullptr || !streaming_ || ended_) return;
+    if (s == nullptr || !streaming_ || ended_ || overflowed_) return;
     ended_ = true;
     (void)conn_->session_->send_data(*s, buffer::Buffer(conn_->server_.worker().chunks()), true);
     conn_->schedule_flush();
   }
 
-  bool open() const override { return conn_ != nullptr && !ended_; }
+  bool open() const override { return conn_ != nullptr && !ended_ && !overflowed_; }
 
   // The stream is over (finished, reset by the client, or the connection went away).
   void stream_closed() {
@@ -79,6 +85,7 @@ class H2Connection::H2Response final : public Response {
   h2::StreamId id_;
   bool head_request_;
   bool head_sent_ = false;
+  bool overflowed_ = false;  // the client stopped reading: reset
   bool streaming_ = false;
   bool ended_ = false;
 };

@@ -33,6 +33,11 @@ struct ServerOptions {
   // HTTP/2 streams one client may hold open at once. Watch-style services raise it: a proxy
   // follows every authority it talks to with two long-lived streams on one connection.
   uint32_t max_concurrent_streams = 100;
+  // A streamed response whose unsent bytes pass this is ended (HTTP/2: RST_STREAM
+  // ENHANCE_YOUR_CALM; HTTP/1.1: the connection closes), and its handler sees on_close: a
+  // client that stopped reading cannot make the server buffer without bound. Watch clients
+  // reconnect and start over from the whole state.
+  size_t max_stream_backlog = 4 << 20;
   std::chrono::milliseconds idle_timeout{60'000};  // idle keep-alive connections close
   // TLS: a connection that opens with a TLS record is terminated with this context (ALPN h2 or
   // http/1.1) and then detected like any other; plaintext is still served beside it, so curl

@@ -7,9 +7,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <nghttp2/nghttp2.h>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
@@ -214,6 +217,126 @@ TEST_CASE("a client leaving mid-stream closes the stream for its handler", "[api
   REQUIRE(kept != nullptr);
   CHECK(!kept->open());
   kept->send_event({{"late", true}});  // a no-op, not a crash
+}
+
+}  // namespace
+}  // namespace lmesh::api
+
+namespace lmesh::api {
+namespace {
+
+TEST_CASE("a stream whose client stopped reading is closed, not buffered without bound", "[api]") {
+  event::Worker w(0);
+  ServerOptions options;
+  options.max_stream_backlog = 256 << 10;
+  Server server(w, options);
+  std::shared_ptr<Response> stream;
+  std::atomic<bool> closed = false;
+  size_t sent = 0;
+  // Feeds the stream 64 KiB per loop turn until the server gives up on it (bounded: 64 MiB).
+  std::function<void()> pump;
+  event::Timer feed(w.loop(), [&] { pump(); });
+  pump = [&] {
+    if (stream == nullptr || !stream->open() || sent >= (64u << 20)) return;
+    for (int i = 0; i < 64; ++i) stream->send_line(std::string(1023, 'x'));
+    sent += 64 << 10;
+    feed.arm(std::chrono::milliseconds(1));
+  };
+  server.route("GET", "/v1/watch", [&](const Request&, std::shared_ptr<Response> r) {
+    r->begin_json_stream();
+    r->on_close([&] { closed = true; });
+    stream = r;
+    pump();
+  });
+  run_with_client(
+      w, server,
+      [&](uint16_t port) {
+        Client c(port);
+        c.send("GET /v1/watch HTTP/1.1\r\nHost: x\r\n\r\n");
+        // Never reads: waits until the server has closed the stream, or 10 s.
+        for (int i = 0; i < 1000 && !closed; ++i) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+      },
+      [&] { stream.reset(); });
+  CHECK(closed);
+  // The kernel's socket buffers take some megabytes first; the server's own queue never
+  // held much more than its limit.
+  CHECK(sent < (64u << 20));
+}
+
+}  // namespace
+}  // namespace lmesh::api
+
+namespace lmesh::api {
+namespace {
+
+// The bytes an HTTP/2 client sends to open GET `path` (made by nghttp2 itself: no
+// hand-written HPACK), with the default 64 KiB windows it then never opens further.
+std::string h2_request_bytes(const char* path) {
+  nghttp2_session_callbacks* callbacks = nullptr;
+  nghttp2_session_callbacks_new(&callbacks);
+  nghttp2_session* session = nullptr;
+  nghttp2_session_client_new(&session, callbacks, nullptr);
+  nghttp2_session_callbacks_del(callbacks);
+  nghttp2_submit_settings(session, NGHTTP2_FLAG_NONE, nullptr, 0);
+  auto nv = [](const char* n, const char* v) {
+    return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(n)),
+                      reinterpret_cast<uint8_t*>(const_cast<char*>(v)), strlen(n), strlen(v),
+                      NGHTTP2_NV_FLAG_NONE};
+  };
+  nghttp2_nv head[] = {nv(":method", "GET"), nv(":scheme", "http"), nv(":authority", "x"),
+                       nv(":path", path)};
+  nghttp2_submit_request(session, nullptr, head, 4, nullptr, nullptr);
+  std::string out(NGHTTP2_CLIENT_MAGIC, NGHTTP2_CLIENT_MAGIC_LEN);
+  const uint8_t* data = nullptr;
+  ssize_t n;
+  std::string frames;
+  while ((n = nghttp2_session_mem_send(session, &data)) > 0) {
+    frames.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+  }
+  nghttp2_session_del(session);
+  // mem_send already starts with the magic for a client session.
+  return frames.starts_with(out) ? frames : out + frames;
+}
+
+TEST_CASE("an HTTP/2 stream whose client stopped reading is reset, not buffered without bound",
+          "[api]") {
+  event::Worker w(0);
+  ServerOptions options;
+  options.max_stream_backlog = 256 << 10;
+  Server server(w, options);
+  std::shared_ptr<Response> stream;
+  std::atomic<bool> closed = false;
+  size_t sent = 0;
+  std::function<void()> pump;
+  event::Timer feed(w.loop(), [&] { pump(); });
+  pump = [&] {
+    if (stream == nullptr || !stream->open() || sent >= (16u << 20)) return;
+    for (int i = 0; i < 64; ++i) stream->send_line(std::string(1023, 'x'));
+    sent += 64 << 10;
+    feed.arm(std::chrono::milliseconds(1));
+  };
+  server.route("GET", "/v1/watch", [&](const Request&, std::shared_ptr<Response> r) {
+    r->begin_json_stream();
+    r->on_close([&] { closed = true; });
+    stream = r;
+    pump();
+  });
+  run_with_client(
+      w, server,
+      [&](uint16_t port) {
+        Client c(port);
+        c.send(h2_request_bytes("/v1/watch"));
+        // Never reads and never sends WINDOW_UPDATE: the windows stay shut.
+        for (int i = 0; i < 500 && !closed; ++i) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+      },
+      [&] { stream.reset(); });
+  CHECK(closed);
+  // Flow control held the rest: far less than the 16 MiB the test would have fed.
+  CHECK(sent < (2u << 20));
 }
 
 }  // namespace
