@@ -11,6 +11,8 @@ packages=(
   libspdlog-dev libfmt-dev catch2
   # the mesh file (YAML, with line numbers for every field an error names)
   libyaml-cpp-dev
+  # service-profile route patterns (linear-time regular expressions)
+  libre2-dev
   # the -Dtls=openssl variant, compiled in CI
   libssl-dev
   # tests: real clients and peers, network namespaces, formatting

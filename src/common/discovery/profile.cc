@@ -1,6 +1,7 @@
 #include "common/discovery/profile.h"
 
 #include <nlohmann/json.hpp>
+#include <re2/re2.h>
 
 #include <cctype>
 
@@ -18,16 +19,13 @@ std::unexpected<FieldError> pass(const Parsed<T>& failed) {
   return std::unexpected(failed.error());
 }
 
-// std::regex reports a bad pattern by throwing; this is the one place it is caught, at parse
-// time, never on the request path.
-Parsed<std::shared_ptr<const std::regex>> compile(const std::string& pattern,
-                                                  const std::string& pointer) {
-  try {
-    return std::make_shared<const std::regex>(pattern,
-                                              std::regex::ECMAScript | std::regex::optimize);
-  } catch (const std::regex_error& e) {
-    return bad(pointer, std::string("is not a valid regular expression: ") + e.what());
-  }
+Parsed<std::shared_ptr<const Regex>> compile(const std::string& pattern,
+                                             const std::string& pointer) {
+  RE2::Options options;
+  options.set_log_errors(false);  // the error is reported here, with the field
+  auto re = std::make_shared<const RE2>(pattern, options);
+  if (!re->ok()) return bad(pointer, "is not a valid regular expression: " + re->error());
+  return re;
 }
 
 Parsed<HeaderMatch> parse_header_match(const nlohmann::json& v, const std::string& at) {
@@ -225,6 +223,10 @@ nlohmann::json route_json(const Route& r) {
 }
 
 }  // namespace
+
+bool full_match(const Regex& regex, std::string_view text) {
+  return RE2::FullMatch(re2::StringPiece(text.data(), text.size()), regex);
+}
 
 bool Route::is_failure(int status) const {
   for (const ResponseClass& rc : response_classes) {

@@ -12,14 +12,24 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/discovery/field_error.h"
 
+namespace re2 {
+class RE2;
+}
+
 namespace lmesh::discovery {
+
+// Route patterns are RE2 (Debian's libre2): matching takes time linear in the input whatever
+// the pattern, so a profile cannot make the request path slow (std::regex backtracks, and can
+// exhaust the stack on a long path).
+using Regex = re2::RE2;
+// The whole of `text` matches.
+bool full_match(const Regex& regex, std::string_view text);
 
 // A weighted share of a service's traffic sent to another service (canary, blue-green).
 struct Backend {
@@ -30,7 +40,7 @@ struct Backend {
 struct HeaderMatch {
   std::string name;   // lowercase
   std::string value;  // exact value, when `regex` is null
-  std::shared_ptr<const std::regex> regex;
+  std::shared_ptr<const Regex> regex;
 };
 
 struct StatusRange {
@@ -61,7 +71,7 @@ struct Route {
   std::string name;        // the route label in metrics
   std::string method;      // empty: any method
   std::string path_regex;  // empty: any path; otherwise it must match the whole path
-  std::shared_ptr<const std::regex> path;
+  std::shared_ptr<const Regex> path;
   std::vector<HeaderMatch> headers;  // all must match
 
   bool retryable = false;
@@ -94,11 +104,11 @@ struct Profile {
                          const auto& header_lookup) const {
     for (const Route& r : routes) {
       if (!r.method.empty() && r.method != method) continue;
-      if (r.path && !std::regex_match(path.begin(), path.end(), *r.path)) continue;
+      if (r.path && !full_match(*r.path, path)) continue;
       bool headers_match = true;
       for (const HeaderMatch& h : r.headers) {
         std::optional<std::string_view> v = header_lookup(h.name);
-        if (!v || (h.regex ? !std::regex_match(v->begin(), v->end(), *h.regex) : *v != h.value)) {
+        if (!v || (h.regex ? !full_match(*h.regex, *v) : *v != h.value)) {
           headers_match = false;
           break;
         }
