@@ -74,7 +74,13 @@ ProxyMetrics::ProxyMetrics()
           {"direction", "dst", "route", "result"})),
       route_mirror_total_(registry_.counter(
           "route_mirror_total", "Mirrored copies of outbound requests by profile route, by outcome",
-          {"dst", "route", "result"})) {
+          {"dst", "route", "result"})),
+      backend_request_total_(registry_.counter(
+          "backend_request_total", "Attempts sent to a backend service of a discovered service",
+          {"direction", "dst", "backend"})),
+      backend_response_total_(
+          registry_.counter("backend_response_total", "Attempts at a backend service, by outcome",
+                            {"direction", "dst", "backend", "classification"})) {
   auto& open_total =
       registry_.counter("tcp_open_total", "TCP connections opened", {"direction", "peer", "tls"});
   auto& open = registry_.gauge("tcp_open_connections", "TCP connections open now",
@@ -120,6 +126,12 @@ ProfileRouteMetrics ProxyMetrics::profile_route(Direction d, std::string_view ds
       std::string(dst),
       std::string(route),
       d};
+}
+
+BackendMetrics ProxyMetrics::backend(Direction d, std::string_view dst, std::string_view backend) {
+  return BackendMetrics{&backend_request_total_.get({to_string(d), dst, backend}),
+                        &backend_response_total_.get({to_string(d), dst, backend, "success"}),
+                        &backend_response_total_.get({to_string(d), dst, backend, "failure"})};
 }
 
 metrics::Counter& ProxyMetrics::profile_route_response(const ProfileRouteMetrics& route,

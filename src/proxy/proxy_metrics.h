@@ -86,6 +86,14 @@ struct ProfileRouteMetrics {
   Direction direction;
 };
 
+// Per backend service of a request's service (the backends of a traffic split; the service
+// itself when it has no split): attempts and their outcomes as the route classifies them.
+struct BackendMetrics {
+  metrics::Counter* requests;
+  metrics::Counter* successes;
+  metrics::Counter* failures;
+};
+
 class ProxyMetrics {
  public:
   ProxyMetrics();
@@ -96,6 +104,7 @@ class ProxyMetrics {
   RouteMetrics route(Direction d, std::string_view authority, TlsLabel tls,
                      std::string_view client_id = {});
   ProfileRouteMetrics profile_route(Direction d, std::string_view dst, std::string_view route);
+  BackendMetrics backend(Direction d, std::string_view dst, std::string_view backend);
   // A mirrored copy of a request to `dst`'s `route` ended: "success", "failure" (no answer,
   // or a 5xx from the mirror) or "too_large" (its body was over 64 KiB, not copied).
   void count_mirror(std::string_view dst, std::string_view route, std::string_view result) {
@@ -131,6 +140,8 @@ class ProxyMetrics {
   metrics::Family<metrics::Histogram>& route_response_latency_ms_;
   metrics::Family<metrics::Counter>& route_retry_total_;
   metrics::Family<metrics::Counter>& route_mirror_total_;
+  metrics::Family<metrics::Counter>& backend_request_total_;
+  metrics::Family<metrics::Counter>& backend_response_total_;
   std::array<TcpMetrics, 12> tcp_;
 };
 

@@ -196,6 +196,11 @@ def test_a_90_10_split_lands_within_3_percent(meshed_proxy, serve):
     seen = bodies(load(proxy, WEB, 10000, threads=4))
     share = seen["v2"] / 10000
     assert abs(share - 0.10) <= 0.03, seen
+    # The split is visible per backend service.
+    for name, backend in (("v1", v1_name), ("v2", v2_name)):
+        assert proxy.metric("backend_request_total", dst=WEB, backend=backend) == seen[name]
+        assert proxy.metric("backend_response_total", dst=WEB, backend=backend,
+                            classification="success") == seen[name]
 
 
 def test_route_timeouts_and_injected_faults(meshed_proxy, serve):

@@ -73,7 +73,11 @@ void Pick::complete(uint64_t now_ns, uint64_t rtt_ns, bool success) {
   // fast (connection refused, an immediate 5xx) would otherwise win every comparison and
   // draw more traffic to fail (the "black hole" a pure latency balancer falls into). Slow
   // failures, such as timeouts, still count as the peaks they are.
-  if (success || static_cast<double>(rtt_ns) > e.ewma_.estimate_ns(now_ns)) {
+  if (probe_ && success) {
+    // Back from an ejection: the estimate built before it (failures that could only raise
+    // it, then idle time) would keep the endpoint out for tens of seconds after it healed.
+    e.ewma_.restart(now_ns, rtt_ns);
+  } else if (success || static_cast<double>(rtt_ns) > e.ewma_.estimate_ns(now_ns)) {
     e.ewma_.observe(now_ns, rtt_ns);
   }
   if (probe_) {

@@ -46,6 +46,12 @@ class PeakEwma {
   // observation: older RTTs weigh less, and a burst of fast responses in a short time cannot
   // erase a recent peak. Does not change `pending`; see end().
   void observe(uint64_t now_ns, uint64_t rtt_ns);
+  // Starts over from one fresh RTT: an endpoint let back after an ejection is judged by how
+  // it answers now, not by the failures and idle time before.
+  void restart(uint64_t now_ns, uint64_t rtt_ns) {
+    estimate_ns_ = static_cast<double>(rtt_ns);
+    updated_at_ns_ = now_ns;
+  }
   // cancel() + observe(): a request finished.
   void end(uint64_t now_ns, uint64_t rtt_ns) {
     cancel();

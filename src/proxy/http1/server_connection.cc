@@ -157,7 +157,6 @@ bool Http1ServerConnection::routed(RouteResult result) {
     return false;
   }
   endpoint_ = result->address;
-  pick_ = std::move(result->pick);
   if (!std::exchange(routed_once_, true)) {
     // The first routing decides the request's policy; retries only change the endpoint.
     policy_.begin(worker_.metrics(), direction_, *result, uv_hrtime(), worker_.discovery()->rng());
@@ -177,10 +176,7 @@ bool Http1ServerConnection::routed(RouteResult result) {
       route_timer_->arm(timeout);
     }
   }
-  if (pick_) {
-    sent_ns_ = uv_hrtime();
-    pick_->start(sent_ns_);
-  }
+  attempt_.start(worker_.metrics(), direction_, *result);
   maybe_mirror();
   return true;
 }
@@ -206,13 +202,6 @@ void Http1ServerConnection::maybe_mirror() {
   if (!parser_.trailers().empty()) copy.trailers = parser_.trailers();
   worker_.mirrors().start(mirror->authority, policy_.dst(), std::string(policy_.route_name()),
                           std::move(copy));
-}
-
-void Http1ServerConnection::finish_pick(bool success) {
-  if (!pick_) return;
-  uint64_t now = uv_hrtime();
-  pick_->complete(now, now - sent_ns_, success);
-  pick_.reset();
 }
 
 void Http1ServerConnection::encode_request_head() {
@@ -335,7 +324,7 @@ bool Http1ServerConnection::retry_attempt() {
   // Only a request the client has finished can be replayed whole.
   if (state_ != State::kExchange || response_started_ || !request_done_) return false;
   if (!policy_.retry(uv_hrtime(), replayable_)) return false;
-  finish_pick(false);
+  attempt_.finish(false);
   if (upstream_ != nullptr) std::exchange(upstream_, nullptr)->detach();
   if (mesh_ != nullptr) mesh_->cancel();
   retire_mesh_stream();
@@ -418,7 +407,7 @@ void Http1ServerConnection::on_upstream_head(http::ResponseHead& head) {
   response_started_ = true;
   status_ = head.status;
   route_->latency_ms->observe(static_cast<double>(uv_hrtime() - start_ns_) / 1e6);
-  finish_pick(!policy_.is_failure(head.status));
+  attempt_.finish(!policy_.is_failure(head.status));
   if (route_timer_) route_timer_->disarm();
 
   switch (head.framing) {
@@ -624,8 +613,8 @@ void Http1ServerConnection::enter_idle() {
 void Http1ServerConnection::respond_error(ProxyError reason, const Error& cause, uint16_t status) {
   worker_.report_error(direction_, reason, downstream_.tcp->peer(), cause);
   // Only the endpoint's own failures count against it; a client's says nothing about it.
-  if (client_caused(reason)) pick_.reset();
-  finish_pick(false);
+  if (client_caused(reason)) attempt_.cancel();
+  attempt_.finish(false);
   if (upstream_ != nullptr) std::exchange(upstream_, nullptr)->detach();
   if (mesh_ != nullptr) mesh_->cancel();
   retire_mesh_stream();
@@ -709,7 +698,7 @@ void Http1ServerConnection::close(net::CloseMode mode) {
   deadline_.clear();
   router_.cancel();
   if (route_timer_) route_timer_->disarm();
-  pick_.reset();
+  attempt_.cancel();
   if (upstream_ != nullptr) std::exchange(upstream_, nullptr)->detach();
   if (mesh_ != nullptr) mesh_->cancel();
   retire_mesh_stream();

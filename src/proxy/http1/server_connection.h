@@ -20,6 +20,7 @@
 #include "common/event/timer.h"
 #include "common/http/h1/parser.h"
 #include "common/net/tcp_connection.h"
+#include "proxy/balanced_attempt.h"
 #include "proxy/direction.h"
 #include "proxy/proxy_connection.h"
 #include "proxy/proxy_metrics.h"
@@ -100,9 +101,6 @@ class Http1ServerConnection final : public ProxyConnection,
   // Keeps body bytes for a retry while the route allows one and they fit in kMaxReplayBytes.
   void keep_for_replay(const buffer::Slice& piece);
   void keep_for_replay(const buffer::Buffer& bytes);
-  // The balanced endpoint answered (a status below 500) or failed: feeds peak-EWMA and
-  // failure accrual.
-  void finish_pick(bool success);
   void connect_upstream();
   // The endpoint is another proxy: the request goes as HTTP/2 (lmesh-orig-proto: HTTP/1.1).
   void open_mesh_stream();
@@ -146,8 +144,7 @@ class Http1ServerConnection final : public ProxyConnection,
   RequestRouter router_;
   RequestPolicy policy_;  // the profile route: response classes, timeout, retries, metrics
   std::unique_ptr<event::Timer> route_timer_;  // while the route's timeout runs
-  std::optional<balance::Pick> pick_;          // when the balancer chose the endpoint
-  uint64_t sent_ns_ = 0;                       // when the request went to it
+  BalancedAttempt attempt_;  // the balancer's pick, while the request is at its endpoint
   UpstreamConnection* upstream_ = nullptr;
   std::unique_ptr<UpstreamStream> mesh_;  // instead of upstream_, to a meshed endpoint
   http::HeaderMap mesh_trailers_;

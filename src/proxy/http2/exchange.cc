@@ -89,7 +89,6 @@ void Http2Exchange::routed(RouteResult result) {
     return;
   }
   endpoint_ = result->address;
-  pick_ = std::move(result->pick);
   if (!std::exchange(routed_once_, true)) {
     // The first routing decides the request's policy; retries only change the endpoint.
     ProxyWorker& worker = server_.proxy_worker();
@@ -107,19 +106,9 @@ void Http2Exchange::routed(RouteResult result) {
       route_timer_->arm(timeout);
     }
   }
-  if (pick_) {
-    sent_ns_ = uv_hrtime();
-    pick_->start(sent_ns_);
-  }
+  attempt_.start(server_.proxy_worker().metrics(), server_.direction(), *result);
   open_upstream();
   maybe_mirror();
-}
-
-void Http2Exchange::finish_pick(bool success) {
-  if (!pick_) return;
-  uint64_t now = uv_hrtime();
-  pick_->complete(now, now - sent_ns_, success);
-  pick_.reset();
 }
 
 void Http2Exchange::open_upstream() {
@@ -183,7 +172,7 @@ bool Http2Exchange::retry_attempt() {
   // Only a request the client has finished can be replayed whole.
   if (downstream_ == nullptr || response_started_ || !request_ended_) return false;
   if (!policy_.retry(uv_hrtime(), replayable_)) return false;
-  finish_pick(false);
+  attempt_.finish(false);
   cancel();  // the response-head deadline restarts with the next attempt
   if (upstream_ != nullptr) upstream_->cancel();
   retire_upstream();
@@ -275,7 +264,7 @@ void Http2Exchange::on_upstream_head(http::ResponseHead& head, bool end_stream) 
   cancel();
   response_started_ = true;
   status_ = head.status;
-  finish_pick(!policy_.is_failure(head.status));
+  attempt_.finish(!policy_.is_failure(head.status));
   if (route_timer_) route_timer_->disarm();
   route_->latency_ms->observe(static_cast<double>(uv_hrtime() - start_ns_) / 1e6);
   if (grpc_) head_grpc_status_ = grpc_status(head.headers);  // a trailers-only response
@@ -344,8 +333,8 @@ void Http2Exchange::expire() {
 void Http2Exchange::respond_error(ProxyError reason, const Error& cause, uint16_t status) {
   upstream_done_ = true;
   // Only the endpoint's own failures count against it; a client's says nothing about it.
-  if (client_caused(reason)) pick_.reset();
-  finish_pick(false);
+  if (client_caused(reason)) attempt_.cancel();
+  attempt_.finish(false);
   detach_upstream();
   ProxyWorker& worker = server_.proxy_worker();
   worker.report_error(server_.direction(), reason, server_.peer(), cause, " (HTTP/2)");
@@ -403,7 +392,7 @@ void Http2Exchange::count_response(uint16_t status, std::optional<uint32_t> grpc
 void Http2Exchange::detach_upstream() {
   router_.cancel();
   if (route_timer_) route_timer_->disarm();
-  pick_.reset();  // a cancelled request says nothing about the endpoint
+  attempt_.cancel();  // a cancelled request says nothing about the endpoint
   cancel();
   if (upstream_ != nullptr) upstream_->cancel();
   retire_upstream();

@@ -23,6 +23,7 @@
 #include "common/event/timer.h"
 #include "common/event/worker.h"
 #include "common/http/h2/session.h"
+#include "proxy/balanced_attempt.h"
 #include "proxy/proxy_metrics.h"
 #include "proxy/request_router.h"
 #include "proxy/retry/request_policy.h"
@@ -68,9 +69,6 @@ class Http2Exchange final : public event::DeferredDeletable,
   void keep_for_replay(const buffer::Slice& piece);
   // Sends the route's mirror its copy once the request is routed and complete.
   void maybe_mirror();
-  // The balanced endpoint answered (a status below 500) or failed; feeds peak-EWMA and
-  // failure accrual.
-  void finish_pick(bool success);
   void open_upstream();
   // END_STREAM upstream: after the trailers when the request had some.
   void end_request_upstream();
@@ -102,9 +100,8 @@ class Http2Exchange final : public event::DeferredDeletable,
   bool window_settled_ = false;  // every request byte has been given back to the client
   bool mirror_started_ = false;
   std::unique_ptr<event::Timer> route_timer_;  // while the route's timeout runs
-  std::optional<balance::Pick> pick_;          // when the balancer chose the endpoint
-  uint64_t sent_ns_ = 0;                       // when the request went to it
-  std::unique_ptr<UpstreamStream> upstream_;   // while its stream is live
+  BalancedAttempt attempt_;  // the balancer's pick, while the request is at its endpoint
+  std::unique_ptr<UpstreamStream> upstream_;  // while its stream is live
   bool to_http1_ = false;  // an HTTP/1.1 request carried here by another proxy (lmesh-orig-proto)
   bool upstream_done_ = false;  // the upstream side ended (answered, failed or cancelled)
 
