@@ -2,9 +2,10 @@
 // metrics of followers and the diffs are the Store's.
 //
 //   MeshFileBackend (mesh_file_backend.h)  --mesh-file: replace_all() per reload
-//   a Kubernetes backend (next)            Services + EndpointSlices + profiles, watched:
-//                                          set_service() / remove_service() per event,
-//                                          set_ready() after the first complete list
+//   KubernetesBackend (kubernetes/)        --kubernetes / --kubeconfig: Services, EndpointSlices,
+//                                          meshed Pods and ServiceProfiles listed and watched;
+//                                          replace_all() + set_ready() after the first lists,
+//                                          set_service() / remove_service() per event
 #pragma once
 
 #include <string_view>

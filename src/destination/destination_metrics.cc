@@ -25,7 +25,13 @@ DestinationMetrics::DestinationMetrics()
                               .histogram("destination_reload_duration_ms",
                                          "Time to read, parse and check the mesh file", {},
                                          kReloadMsBuckets)
-                              .get(kNoLabels)) {
+                              .get(kNoLabels)),
+      kubernetes_events_(registry_.counter("destination_kubernetes_events_total",
+                                           "Kubernetes watch events and list items, by result",
+                                           {"kind", "result"}, 8)),
+      kubernetes_relists_(registry_.counter("destination_kubernetes_relists_total",
+                                            "Kubernetes re-lists after a watch expired", {"kind"},
+                                            4)) {
   auto& subscribers = registry_.gauge("destination_subscribers",
                                       "Open /v1/resolve and /v1/profile streams", {"kind"}, 2);
   auto& updates =

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "common/metrics/registry.h"
 #include "destination/stream_sink.h"
@@ -24,6 +25,12 @@ class DestinationMetrics {
   // One attempt to load the mesh file; `parse_ms` is reading, parsing and checking it (not
   // applying it, whose cost is the fan-out to followers).
   void reloaded(bool ok, double parse_ms);
+  // The Kubernetes backend: `n` watch events (or list items) of `kind` ("services", ...),
+  // applied or rejected as malformed; and one re-list of `kind` after its watch expired.
+  void kubernetes_event(std::string_view kind, bool ok, uint64_t n = 1) {
+    kubernetes_events_.get({kind, ok ? "ok" : "rejected"}).inc(n);
+  }
+  void kubernetes_relisted(std::string_view kind) { kubernetes_relists_.get({kind}).inc(); }
 
   // The Prometheus text for GET /metrics, process_* metrics included.
   std::string render() const;
@@ -39,6 +46,8 @@ class DestinationMetrics {
   metrics::Histogram& reload_duration_ms_;
   metrics::Counter* reload_ok_ = nullptr;
   metrics::Counter* reload_error_ = nullptr;
+  metrics::Family<metrics::Counter>& kubernetes_events_;
+  metrics::Family<metrics::Counter>& kubernetes_relists_;
 };
 
 }  // namespace lmesh::destination

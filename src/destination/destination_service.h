@@ -26,8 +26,9 @@ class DestinationService {
   DestinationService(const DestinationService&) = delete;
   DestinationService& operator=(const DestinationService&) = delete;
 
-  // Loads the mesh file (a missing or bad one refuses to start) and binds the listener, so
-  // every misconfiguration fails here, before anything is served.
+  // Starts the backend (a missing or bad mesh file, or an unusable kubeconfig, refuses to
+  // start) and binds the listener, so every misconfiguration fails here, before anything is
+  // served. The Kubernetes backend's first lists arrive later; /ready waits for them.
   Result<void> start();
   // Runs the loop until a signal has stopped the service.
   void run();

@@ -251,12 +251,14 @@ class WatchImpl final : public Watch {
  private:
   void open() {
     line_.clear();
-    exchange_ =
-        client_.start(ExchangeRequest{"GET", target_, "", /*stream=*/true, {}},
-                      ExchangeEvents{[this](const http::ResponseHead& head) { on_head(head); },
-                                     [this](buffer::Slice data) { on_body(data.view()); },
-                                     [this] { ended(Error(ErrorCode::kClosed, "stream ended")); },
-                                     [this](Error e) { ended(std::move(e)); }});
+    std::string target = callbacks_.target ? callbacks_.target() : target_;
+    RequestHeaders headers = callbacks_.headers ? callbacks_.headers() : RequestHeaders{};
+    exchange_ = client_.start(
+        ExchangeRequest{"GET", std::move(target), "", /*stream=*/true, std::move(headers)},
+        ExchangeEvents{[this](const http::ResponseHead& head) { on_head(head); },
+                       [this](buffer::Slice data) { on_body(data.view()); },
+                       [this] { ended(Error(ErrorCode::kClosed, "stream ended")); },
+                       [this](Error e) { ended(std::move(e)); }});
   }
 
   void on_head(const http::ResponseHead& head) {

@@ -65,6 +65,12 @@ class Watch {
 };
 
 struct WatchCallbacks {
+  // Optional, asked on every (re)connect: the target to request then, in place of the one given
+  // to watch() (a Kubernetes watch resumes from the latest resourceVersion it has seen).
+  std::function<std::string()> target;
+  // Optional, asked on every (re)connect: extra request header fields (a bearer token re-read
+  // from a file that the kubelet rotates).
+  std::function<RequestHeaders()> headers;
   // The stream (re)started with this status. Return false to stop the watch (e.g. on 404).
   std::function<bool(int status)> on_open = [](int) { return true; };
   // One line of the stream, without its newline.
