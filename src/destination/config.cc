@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "common/config/duration.h"
+#include "common/config/setters.h"
 
 namespace lmesh::destination {
 namespace {
@@ -27,32 +28,6 @@ using Setting = config::Flag<Draft>;
 constexpr std::string_view kEnvPrefix = "LMESH_DESTINATION_";
 constexpr auto kMaxDebounce = std::chrono::milliseconds(10'000);
 
-Result<void> set_address(net::SocketAddress& out, std::string_view v) {
-  auto hp = net::HostPort::parse(v);
-  if (!hp) return fail(hp.error());
-  auto addr = hp->resolve();
-  if (!addr) return fail(addr.error());
-  out = *addr;
-  return {};
-}
-
-Result<void> set_path(std::string& out, std::string_view v) {
-  if (v.empty()) return fail(ErrorCode::kInvalidArgument, "an empty path");
-  out = std::string(v);
-  return {};
-}
-
-Result<void> set_bool(bool& out, std::string_view v) {
-  if (v == "true" || v == "1") {
-    out = true;
-  } else if (v == "false" || v == "0") {
-    out = false;
-  } else {
-    return fail(ErrorCode::kInvalidArgument, "expected true or false");
-  }
-  return {};
-}
-
 // A DNS name: lowercase letters, digits, '-' and '.', no empty label.
 Result<void> set_domain(std::string& out, std::string_view v) {
   bool ok = !v.empty() && v.size() <= 200 && v.front() != '.' && v.back() != '.' &&
@@ -70,22 +45,22 @@ Result<void> set_domain(std::string& out, std::string_view v) {
 const std::vector<Setting>& settings() {
   static const std::vector<Setting> kSettings = {
       {"listen", "ADDR", "API listener: /v1/resolve /v1/profile /metrics /ready (0.0.0.0:8086)",
-       [](Draft& d, std::string_view v) { return set_address(d.config.listen, v); }},
+       [](Draft& d, std::string_view v) { return config::set_address(d.config.listen, v); }},
       {"mesh-file", "FILE", "the services, YAML or JSON; re-read when it changes (required)",
-       [](Draft& d, std::string_view v) { return set_path(d.config.mesh_file, v); }},
+       [](Draft& d, std::string_view v) { return config::set_string(d.config.mesh_file, v); }},
       {"kubernetes", "BOOL", "the Kubernetes backend, in a pod: its ServiceAccount (false)",
-       [](Draft& d, std::string_view v) { return set_bool(d.kubernetes, v); }},
+       [](Draft& d, std::string_view v) { return config::set_bool(d.kubernetes, v); }},
       {"kubeconfig", "FILE", "the Kubernetes backend, with this kubeconfig's current context",
-       [](Draft& d, std::string_view v) { return set_path(d.kubeconfig, v); }},
+       [](Draft& d, std::string_view v) { return config::set_string(d.kubeconfig, v); }},
       {"kubernetes-token-file", "FILE", "with --kubernetes: the API token, re-read on reconnects",
        [](Draft& d, std::string_view v) {
          d.mark("kubernetes-token-file");
-         return set_path(d.in_cluster.token_file, v);
+         return config::set_string(d.in_cluster.token_file, v);
        }},
       {"kubernetes-ca-file", "FILE", "with --kubernetes: the API server's CA bundle",
        [](Draft& d, std::string_view v) {
          d.mark("kubernetes-ca-file");
-         return set_path(d.in_cluster.ca_file, v);
+         return config::set_string(d.in_cluster.ca_file, v);
        }},
       {"cluster-domain", "DOMAIN", "Kubernetes: Services are <svc>.<ns>.svc.DOMAIN (cluster.local)",
        [](Draft& d, std::string_view v) -> Result<void> {
@@ -104,18 +79,9 @@ const std::vector<Setting>& settings() {
          return {};
        }},
       {"log-level", "LEVEL", "trace, debug, info, warn, error, off (info)",
-       [](Draft& d, std::string_view v) -> Result<void> {
-         if (auto ok = log::check_level(v); !ok) return ok;
-         d.config.log_level = std::string(v);
-         return {};
-       }},
+       [](Draft& d, std::string_view v) { return config::set_log_level(d.config.log_level, v); }},
       {"log-format", "FORMAT", "text or json (text)",
-       [](Draft& d, std::string_view v) -> Result<void> {
-         auto f = log::parse_format(v);
-         if (!f) return fail(f.error());
-         d.config.log_format = *f;
-         return {};
-       }},
+       [](Draft& d, std::string_view v) { return config::set_log_format(d.config.log_format, v); }},
   };
   return kSettings;
 }

@@ -7,6 +7,7 @@
 
 #include "common/config/duration.h"
 #include "common/config/flags.h"
+#include "common/config/setters.h"
 #include "common/tls/identity_name.h"
 #include "identity/ca_init.h"
 
@@ -25,15 +26,6 @@ struct Draft {
 using Setting = config::Flag<Draft>;
 constexpr std::string_view kEnvPrefix = "LMESH_IDENTITY_";
 
-Result<void> set_address(net::SocketAddress& out, std::string_view v) {
-  auto hp = net::HostPort::parse(v);
-  if (!hp) return fail(hp.error());
-  auto addr = hp->resolve();
-  if (!addr) return fail(addr.error());
-  out = *addr;
-  return {};
-}
-
 // Whole seconds, at least `min`.
 Result<void> set_seconds(seconds& out, std::string_view v, seconds min) {
   auto d = config::parse_duration(v);
@@ -47,24 +39,24 @@ Result<void> set_seconds(seconds& out, std::string_view v, seconds min) {
   return {};
 }
 
-Result<void> set_path(std::string& out, std::string_view v) {
-  if (v.empty()) return fail(ErrorCode::kInvalidArgument, "an empty path");
-  out = std::string(v);
-  return {};
-}
-
 const std::vector<Setting>& settings() {
   static const std::vector<Setting> kSettings = {
       {"listen", "ADDR", "API listener: /v1/certify /metrics /ready /live (0.0.0.0:8080)",
-       [](Draft& d, std::string_view v) { return set_address(d.config.listen, v); }},
+       [](Draft& d, std::string_view v) { return config::set_address(d.config.listen, v); }},
       {"issuer-dir", "DIR", "ca.crt, issuer.crt and issuer.key from `lmesh identity init`",
-       [](Draft& d, std::string_view v) { return set_path(d.issuer_dir, v); }},
+       [](Draft& d, std::string_view v) { return config::set_string(d.issuer_dir, v); }},
       {"trust-anchors", "FILE", "PEM trust anchors (roots) the issuer must chain to",
-       [](Draft& d, std::string_view v) { return set_path(d.config.issuer.trust_anchors, v); }},
+       [](Draft& d, std::string_view v) {
+         return config::set_string(d.config.issuer.trust_anchors, v);
+       }},
       {"issuer-cert", "FILE", "PEM issuer (intermediate CA) certificate",
-       [](Draft& d, std::string_view v) { return set_path(d.config.issuer.issuer_cert, v); }},
+       [](Draft& d, std::string_view v) {
+         return config::set_string(d.config.issuer.issuer_cert, v);
+       }},
       {"issuer-key", "FILE", "PEM issuer private key (ECDSA P-256)",
-       [](Draft& d, std::string_view v) { return set_path(d.config.issuer.issuer_key, v); }},
+       [](Draft& d, std::string_view v) {
+         return config::set_string(d.config.issuer.issuer_key, v);
+       }},
       {"server-identity", "NAME",
        "the identity this API proves over TLS (identity.lmesh-system.serviceaccount...)",
        [](Draft& d, std::string_view v) -> Result<void> {
@@ -87,7 +79,7 @@ const std::vector<Setting>& settings() {
       {"token-file", "FILE", "bootstrap tokens 'TOKEN NS/SA [expires=RFC3339]' (outside k8s)",
        [](Draft& d, std::string_view v) -> Result<void> {
          std::string path;
-         if (auto ok = set_path(path, v); !ok) return ok;
+         if (auto ok = config::set_string(path, v); !ok) return ok;
          d.config.token_file = std::move(path);
          return {};
        }},
@@ -100,22 +92,17 @@ const std::vector<Setting>& settings() {
          return {};
        }},
       {"kubernetes-token-file", "FILE", "our ServiceAccount token for the API server",
-       [](Draft& d, std::string_view v) { return set_path(d.config.kubernetes_token_file, v); }},
+       [](Draft& d, std::string_view v) {
+         return config::set_string(d.config.kubernetes_token_file, v);
+       }},
       {"kubernetes-ca-file", "FILE", "CA bundle the API server's certificate chains to",
-       [](Draft& d, std::string_view v) { return set_path(d.config.kubernetes_ca_file, v); }},
+       [](Draft& d, std::string_view v) {
+         return config::set_string(d.config.kubernetes_ca_file, v);
+       }},
       {"log-level", "LEVEL", "trace, debug, info, warn, error, off (info)",
-       [](Draft& d, std::string_view v) -> Result<void> {
-         if (auto ok = log::check_level(v); !ok) return ok;
-         d.config.log_level = std::string(v);
-         return {};
-       }},
+       [](Draft& d, std::string_view v) { return config::set_log_level(d.config.log_level, v); }},
       {"log-format", "FORMAT", "text or json (text)",
-       [](Draft& d, std::string_view v) -> Result<void> {
-         auto f = log::parse_format(v);
-         if (!f) return fail(f.error());
-         d.config.log_format = *f;
-         return {};
-       }},
+       [](Draft& d, std::string_view v) { return config::set_log_format(d.config.log_format, v); }},
   };
   return kSettings;
 }

@@ -7,45 +7,21 @@
 
 #include "common/config/duration.h"
 #include "common/config/flags.h"
+#include "common/config/setters.h"
 
 namespace lmesh::proxy {
 namespace {
 
+using config::set_address;
+using config::set_bool;
+using config::set_duration;
+using config::set_number;
+using config::set_optional_address;
+using config::set_string;
+
 // One row per setting: its flag name, what it means, and how it lands in ProxyConfig.
 using Setting = config::Flag<ProxyConfig>;
 constexpr std::string_view kEnvPrefix = "LMESH_PROXY_";
-
-Result<void> set_address(net::SocketAddress& out, std::string_view v) {
-  auto hp = net::HostPort::parse(v);
-  if (!hp) return fail(hp.error());
-  auto addr = hp->resolve();
-  if (!addr) return fail(addr.error());
-  out = *addr;
-  return {};
-}
-
-Result<void> set_optional_address(std::optional<net::SocketAddress>& out, std::string_view v) {
-  net::SocketAddress a;
-  if (auto ok = set_address(a, v); !ok) return ok;
-  if (a.port() == 0) return fail(ErrorCode::kInvalidArgument, "a target needs a non-zero port");
-  out = a;
-  return {};
-}
-
-Result<void> set_duration(milliseconds& out, std::string_view v) {
-  auto d = config::parse_duration(v);
-  if (!d) return fail(d.error());
-  out = *d;
-  return {};
-}
-
-template <class T>
-Result<void> set_number(T& out, std::string_view v, uint64_t min, uint64_t max) {
-  auto n = config::parse_unsigned(v, min, max);
-  if (!n) return fail(n.error());
-  out = static_cast<T>(*n);
-  return {};
-}
 
 Result<void> set_ports(std::vector<uint16_t>& out, std::string_view v) {
   std::vector<uint16_t> ports;
@@ -81,23 +57,6 @@ Result<void> set_meshed_endpoints(std::vector<MeshedEndpoint>& out, std::string_
     endpoints.push_back(std::move(e));
   }
   out = std::move(endpoints);
-  return {};
-}
-
-Result<void> set_string(std::string& out, std::string_view v) {
-  if (v.empty()) return fail(ErrorCode::kInvalidArgument, "must not be empty");
-  out = std::string(v);
-  return {};
-}
-
-Result<void> set_bool(bool& out, std::string_view v) {
-  if (v == "true" || v == "1") {
-    out = true;
-  } else if (v == "false" || v == "0") {
-    out = false;
-  } else {
-    return fail(ErrorCode::kInvalidArgument, "expected true or false");
-  }
   return {};
 }
 
@@ -181,18 +140,9 @@ const std::vector<Setting>& settings() {
       {"shutdown-grace", "DURATION", "time in-flight work gets after SIGTERM (30s)",
        [](ProxyConfig& c, std::string_view v) { return set_duration(c.shutdown_grace, v); }},
       {"log-level", "LEVEL", "trace, debug, info, warn, error, off (info)",
-       [](ProxyConfig& c, std::string_view v) -> Result<void> {
-         if (auto ok = log::check_level(v); !ok) return ok;
-         c.log_level = std::string(v);
-         return {};
-       }},
+       [](ProxyConfig& c, std::string_view v) { return config::set_log_level(c.log_level, v); }},
       {"log-format", "FORMAT", "text or json (text)",
-       [](ProxyConfig& c, std::string_view v) -> Result<void> {
-         auto f = log::parse_format(v);
-         if (!f) return fail(f.error());
-         c.log_format = *f;
-         return {};
-       }},
+       [](ProxyConfig& c, std::string_view v) { return config::set_log_format(c.log_format, v); }},
   };
   return kSettings;
 }
