@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "common/discovery/json_fields.h"
 #include "common/net/socket_address.h"
 
 namespace lmesh::destination {
@@ -60,6 +61,43 @@ Result<std::string> normalize_authority(std::string_view text) {
     return bad(text, "has an invalid host (letters, digits, '-', '_' and '.' only)");
   }
   return host + ":" + std::to_string(port);
+}
+
+namespace {
+
+discovery::Parsed<void> normalize_target(std::string& authority, const std::string& pointer) {
+  auto normalized = normalize_authority(authority);
+  if (!normalized) {
+    return discovery::fields::bad(pointer,
+                                  "must be host:port (" + normalized.error().message() + ")");
+  }
+  authority = std::move(*normalized);
+  return {};
+}
+
+}  // namespace
+
+discovery::Parsed<void> normalize_profile_targets(discovery::Profile& p, const std::string& at) {
+  using discovery::fields::child;
+  for (size_t i = 0; i < p.backends.size(); ++i) {
+    auto ok = normalize_target(p.backends[i].authority,
+                               child(child(child(at, "backends"), i), "authority"));
+    if (!ok) return ok;
+  }
+  for (size_t r = 0; r < p.routes.size(); ++r) {
+    discovery::Route& route = p.routes[r];
+    std::string rat = child(child(at, "routes"), r);
+    for (size_t i = 0; i < route.backends.size(); ++i) {
+      auto ok = normalize_target(route.backends[i].authority,
+                                 child(child(child(rat, "backends"), i), "authority"));
+      if (!ok) return ok;
+    }
+    if (route.mirror) {
+      auto ok = normalize_target(route.mirror->authority, child(child(rat, "mirror"), "authority"));
+      if (!ok) return ok;
+    }
+  }
+  return {};
 }
 
 }  // namespace lmesh::destination

@@ -27,37 +27,6 @@ std::unexpected<FieldError> pass(const Parsed<T>& failed) {
   return std::unexpected(failed.error());
 }
 
-// An authority a profile sends traffic to (a split backend, a mirror): host:port like any
-// other, normalized so that it matches the service it names.
-Parsed<void> normalize_target(std::string& authority, const std::string& pointer) {
-  auto normalized = normalize_authority(authority);
-  if (!normalized) return bad(pointer, "must be host:port (" + normalized.error().message() + ")");
-  authority = std::move(*normalized);
-  return {};
-}
-
-Parsed<void> normalize_profile_targets(discovery::Profile& p, const std::string& at) {
-  for (size_t i = 0; i < p.backends.size(); ++i) {
-    auto ok = normalize_target(p.backends[i].authority,
-                               child(child(child(at, "backends"), i), "authority"));
-    if (!ok) return ok;
-  }
-  for (size_t r = 0; r < p.routes.size(); ++r) {
-    discovery::Route& route = p.routes[r];
-    std::string rat = child(child(at, "routes"), r);
-    for (size_t i = 0; i < route.backends.size(); ++i) {
-      auto ok = normalize_target(route.backends[i].authority,
-                                 child(child(child(rat, "backends"), i), "authority"));
-      if (!ok) return ok;
-    }
-    if (route.mirror) {
-      auto ok = normalize_target(route.mirror->authority, child(child(rat, "mirror"), "authority"));
-      if (!ok) return ok;
-    }
-  }
-  return {};
-}
-
 Parsed<std::vector<discovery::Endpoint>> parse_endpoints(const json& value, const std::string& at) {
   std::vector<discovery::Endpoint> out;
   if (value.is_null()) return out;

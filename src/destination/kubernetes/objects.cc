@@ -75,37 +75,6 @@ bool is_tcp(const json& port) {
   return protocol == nullptr || (protocol->is_string() && protocol->get<std::string>() == "TCP");
 }
 
-// Split backends and mirrors name services as host:port: normalized as authorities are, so
-// that they match the service they name (as the mesh file's profiles are).
-Parsed<void> normalize_target(std::string& authority, const std::string& pointer) {
-  auto normalized = normalize_authority(authority);
-  if (!normalized) return bad(pointer, "must be host:port (" + normalized.error().message() + ")");
-  authority = std::move(*normalized);
-  return {};
-}
-
-Parsed<void> normalize_profile_targets(discovery::Profile& p, const std::string& at) {
-  for (size_t i = 0; i < p.backends.size(); ++i) {
-    auto ok = normalize_target(p.backends[i].authority,
-                               child(child(child(at, "backends"), i), "authority"));
-    if (!ok) return ok;
-  }
-  for (size_t r = 0; r < p.routes.size(); ++r) {
-    discovery::Route& route = p.routes[r];
-    std::string rat = child(child(at, "routes"), r);
-    for (size_t i = 0; i < route.backends.size(); ++i) {
-      auto ok = normalize_target(route.backends[i].authority,
-                                 child(child(child(rat, "backends"), i), "authority"));
-      if (!ok) return ok;
-    }
-    if (route.mirror) {
-      auto ok = normalize_target(route.mirror->authority, child(child(rat, "mirror"), "authority"));
-      if (!ok) return ok;
-    }
-  }
-  return {};
-}
-
 Parsed<std::vector<ServicePort>> parse_service_ports(const json& spec) {
   std::vector<ServicePort> out;
   auto ports = optional_array(spec, "/spec", "ports");
