@@ -19,7 +19,7 @@ import sys
 import pytest
 
 import upstreams
-from harness import BASE_FLAGS, Proxy, hostport, proxy_binary
+from harness import BASE_FLAGS, Destination, Proxy, binary, hostport, proxy_binary
 
 DEFAULT_DEADLINE = 30.0
 
@@ -118,3 +118,27 @@ def upstream(serve):
 def proxy(proxy_factory, upstream):
     return proxy_factory(outbound_target=hostport(upstream.addr),
                          inbound_forward=hostport(upstream.addr))
+
+
+@pytest.fixture(scope="session")
+def destination_bin():
+    return binary("LMESH_DESTINATION", "build/src/destination/lmesh-destination")
+
+
+@pytest.fixture
+def start_destination(destination_bin):
+    started = []
+
+    def start(env=None, **flags):
+        d = Destination(destination_bin, flags, env=env)
+        started.append(d)
+        return d
+    yield start
+    failures = []
+    for d in started:
+        try:
+            d.stop()
+        except AssertionError as e:
+            failures.append(str(e))
+    if failures:
+        pytest.fail("\n\n".join(failures), pytrace=False)

@@ -5,6 +5,7 @@ The proxy is started with every listener on port 0; the bound addresses are lear
 status and that no sanitizer report appeared on stderr.
 """
 import ctypes
+import http.client
 import json
 import os
 import re
@@ -262,3 +263,53 @@ class Proxy:
         text = self.stderr_text()
         marker = sanitizer_report(text)
         assert marker is None, f"sanitizer report ({marker}) in lmesh-proxy stderr:\n{text[-8000:]}"
+
+
+# ---------------------------------------------------------------- lmesh-destination
+
+class MeshFile:
+    """A mesh file that is rewritten the way editors do: written aside, then renamed over."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def write(self, text):
+        tmp = self.path.with_name(self.path.name + ".new")
+        tmp.write_text(text)
+        os.replace(tmp, self.path)
+
+
+class Destination(Proxy):
+    """The real lmesh-destination on a free port (harness.Proxy does the process work)."""
+
+    def __init__(self, binary, flags, env=None):
+        super().__init__({"listen": "127.0.0.1:0", "log_format": "json", **flags}, env=env,
+                         binary=binary, expect=("api",))
+
+    @property
+    def api(self):
+        return self.addrs["api"]
+
+    def get(self, path):
+        conn = http.client.HTTPConnection(*self.api, timeout=5)
+        try:
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            return resp.status, resp.read()
+        finally:
+            conn.close()
+
+    def metrics(self):
+        status, body = self.get("/metrics")
+        assert status == 200
+        return parse_prometheus(body.decode())
+
+    def metric(self, name, **labels):
+        return metric_sum(self.metrics(), name, **labels)
+
+    def wait_metric(self, name, expected, timeout=5.0, **labels):
+        wait_until(lambda: self.metric(name, **labels) == expected, timeout,
+                   message=f"{name}{labels} == {expected} (now {self.metric(name, **labels)})")
+
+    def error_logs(self):
+        return [l["msg"] for l in self.json_logs() if l.get("level") == "error"]

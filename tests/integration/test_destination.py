@@ -18,7 +18,7 @@ import time
 import pytest
 
 from h2peers import H2Client
-from harness import Proxy, binary, metric_sum, parse_prometheus, wait_until
+from harness import Destination, MeshFile, metric_sum, parse_prometheus, wait_until
 
 WEB = "web.default.svc.cluster.local:8080"
 WEB_ID = "web.default.serviceaccount.identity.lmesh.cluster.local"
@@ -49,52 +49,6 @@ def mesh_yaml(web_endpoints=("198.18.0.12:8080",), timeout_ms=500, extra=""):
         + extra +
         "workloads:\n"
         "  - reserved for lmesh up\n")
-
-
-class MeshFile:
-    def __init__(self, path):
-        self.path = path
-
-    def write(self, text):
-        tmp = self.path.with_name(self.path.name + ".new")
-        tmp.write_text(text)
-        os.replace(tmp, self.path)
-
-
-class Destination(Proxy):
-    """The real lmesh-destination on a free port (harness.Proxy does the process work)."""
-
-    def __init__(self, binary, flags, env=None):
-        super().__init__({"listen": "127.0.0.1:0", "log_format": "json", **flags}, env=env,
-                         binary=binary, expect=("api",))
-
-    @property
-    def api(self):
-        return self.addrs["api"]
-
-    def get(self, path):
-        conn = http.client.HTTPConnection(*self.api, timeout=5)
-        try:
-            conn.request("GET", path)
-            resp = conn.getresponse()
-            return resp.status, resp.read()
-        finally:
-            conn.close()
-
-    def metrics(self):
-        status, body = self.get("/metrics")
-        assert status == 200
-        return parse_prometheus(body.decode())
-
-    def metric(self, name, **labels):
-        return metric_sum(self.metrics(), name, **labels)
-
-    def wait_metric(self, name, expected, timeout=5.0, **labels):
-        wait_until(lambda: self.metric(name, **labels) == expected, timeout,
-                   message=f"{name}{labels} == {expected} (now {self.metric(name, **labels)})")
-
-    def error_logs(self):
-        return [l["msg"] for l in self.json_logs() if l.get("level") == "error"]
 
 
 class H1Stream:
@@ -175,35 +129,11 @@ class H2Streams:
         self.client.close()
 
 
-@pytest.fixture(scope="session")
-def destination_bin():
-    return binary("LMESH_DESTINATION", "build/src/destination/lmesh-destination")
-
-
 @pytest.fixture
 def mesh(tmp_path):
     f = MeshFile(tmp_path / "mesh.yaml")
     f.write(mesh_yaml())
     return f
-
-
-@pytest.fixture
-def start_destination(destination_bin):
-    started = []
-
-    def start(env=None, **flags):
-        d = Destination(destination_bin, flags, env=env)
-        started.append(d)
-        return d
-    yield start
-    failures = []
-    for d in started:
-        try:
-            d.stop()
-        except AssertionError as e:
-            failures.append(str(e))
-    if failures:
-        pytest.fail("\n\n".join(failures), pytrace=False)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import pytest
 
 from harness import wait_until
 from kube_standin import FIXTURES, LIST_RV, KubeStandIn, make_cluster_pki
-from test_destination import EDIT_DEADLINE, Destination, H1Stream, addrs, destination_bin  # noqa: F401
+from test_destination import EDIT_DEADLINE, H1Stream, addrs
 
 WEB = "web.default.svc.cluster.local:8080"
 DB = "db.default.svc.cluster.local:5432"
@@ -72,27 +72,8 @@ def cluster(tmp_path, pki):
 
 
 @pytest.fixture
-def start(destination_bin):  # noqa: F811
-    started = []
-
-    def start(env=None, **flags):
-        d = Destination(destination_bin, flags, env=env)
-        started.append(d)
-        return d
-    yield start
-    failures = []
-    for d in started:
-        try:
-            d.stop()
-        except AssertionError as e:
-            failures.append(str(e))
-    if failures:
-        pytest.fail("\n\n".join(failures), pytrace=False)
-
-
-@pytest.fixture
-def destination(start, cluster):
-    d = start(kubeconfig=cluster.kubeconfig)
+def destination(start_destination, cluster):
+    d = start_destination(kubeconfig=cluster.kubeconfig)
     wait_until(lambda: d.get("/ready")[0] == 200, message="/ready after the first lists")
     for resource in ("services", "endpointslices", "pods", "serviceprofiles"):
         cluster.wait_watching(resource)
@@ -148,9 +129,9 @@ def test_resolve_gives_ready_endpoints_with_identity_of_the_meshed_pod(destinati
     assert destination.metric("destination_kubernetes_events_total", kind="services", result="ok") == 4
 
 
-def test_ready_only_after_every_first_list(start, cluster):
+def test_ready_only_after_every_first_list(start_destination, cluster):
     cluster.hold_lists("pods")
-    d = start(kubeconfig=cluster.kubeconfig)
+    d = start_destination(kubeconfig=cluster.kubeconfig)
     cluster.wait_requests("pods", 1, watch=False)
     cluster.wait_watching("services")
     assert d.get("/ready")[0] == 503
@@ -305,12 +286,12 @@ def test_malformed_events_are_rejected_and_the_watch_goes_on(destination, cluste
         s.close()
 
 
-def test_a_missing_crd_means_no_profiles(start, tmp_path, pki):
+def test_a_missing_crd_means_no_profiles(start_destination, tmp_path, pki):
     (tmp_path / "cluster").symlink_to(pki)
     (tmp_path / "sa-token").write_text(TOKEN)
     api = KubeStandIn(tls_dir=pki, token=TOKEN, missing={"serviceprofiles"})
     try:
-        d = start(kubeconfig=write_kubeconfig(tmp_path / "kubeconfig", api.url))
+        d = start_destination(kubeconfig=write_kubeconfig(tmp_path / "kubeconfig", api.url))
         wait_until(lambda: d.get("/ready")[0] == 200, message="/ready without the CRD")
         s = open_stream(d, f"/v1/profile?authority={WEB}")
         assert s.next()["routes"] == []
@@ -322,11 +303,11 @@ def test_a_missing_crd_means_no_profiles(start, tmp_path, pki):
         api.close()
 
 
-def test_in_a_pod(start, tmp_path, pki):
+def test_in_a_pod(start_destination, tmp_path, pki):
     (tmp_path / "token").write_text(TOKEN + "\n")
     api = KubeStandIn(tls_dir=pki, token=TOKEN)
     try:
-        d = start(env={"KUBERNETES_SERVICE_HOST": "127.0.0.1",
+        d = start_destination(env={"KUBERNETES_SERVICE_HOST": "127.0.0.1",
                        "KUBERNETES_SERVICE_PORT": str(api.port)},
                   kubernetes="true", kubernetes_token_file=tmp_path / "token",
                   kubernetes_ca_file=pki / "ca.crt")
@@ -336,12 +317,12 @@ def test_in_a_pod(start, tmp_path, pki):
         api.close()
 
 
-def test_an_api_server_that_does_not_prove_its_name_gets_nothing(start, tmp_path, pki):
+def test_an_api_server_that_does_not_prove_its_name_gets_nothing(start_destination, tmp_path, pki):
     other = make_cluster_pki(tmp_path / "other")
     (tmp_path / "sa-token").write_text(TOKEN)
     api = KubeStandIn(tls_dir=pki, token=TOKEN)
     try:
-        d = start(kubeconfig=write_kubeconfig(tmp_path / "kubeconfig", api.url,
+        d = start_destination(kubeconfig=write_kubeconfig(tmp_path / "kubeconfig", api.url,
                                               ca=other / "ca.crt"))
         wait_until(lambda: any("kubernetes list of services failed" in l.get("msg", "")
                                for l in d.json_logs()), message="a failed list logged")

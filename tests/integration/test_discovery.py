@@ -17,8 +17,7 @@ import pytest
 
 import upstreams
 from client import HttpConn
-from harness import binary, hostport, wait_until
-from test_destination import Destination, MeshFile
+from harness import MeshFile, hostport, wait_until
 
 WEB = "web.test.svc.cluster.local:8080"
 
@@ -78,27 +77,9 @@ def bodies(results):
     return out
 
 
-@pytest.fixture(scope="session")
-def destination_bin():
-    return binary("LMESH_DESTINATION", "build/src/destination/lmesh-destination")
-
-
 @pytest.fixture
 def mesh(tmp_path):
     return MeshFile(tmp_path / "mesh.yaml")
-
-
-@pytest.fixture
-def start_destination(destination_bin):
-    started = []
-
-    def start(**flags):
-        d = Destination(destination_bin, flags)
-        started.append(d)
-        return d
-    yield start
-    for d in started:
-        d.stop()
 
 
 @pytest.fixture

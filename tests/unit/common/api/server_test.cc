@@ -225,52 +225,6 @@ TEST_CASE("a client leaving mid-stream closes the stream for its handler", "[api
 namespace lmesh::api {
 namespace {
 
-TEST_CASE("a stream whose client stopped reading is closed, not buffered without bound", "[api]") {
-  event::Worker w(0);
-  ServerOptions options;
-  options.max_stream_backlog = 256 << 10;
-  Server server(w, options);
-  std::shared_ptr<Response> stream;
-  std::atomic<bool> closed = false;
-  size_t sent = 0;
-  // Feeds the stream 64 KiB per loop turn until the server gives up on it (bounded: 64 MiB).
-  std::function<void()> pump;
-  event::Timer feed(w.loop(), [&] { pump(); });
-  pump = [&] {
-    if (stream == nullptr || !stream->open() || sent >= (64u << 20)) return;
-    for (int i = 0; i < 64; ++i) stream->send_line(std::string(1023, 'x'));
-    sent += 64 << 10;
-    feed.arm(std::chrono::milliseconds(1));
-  };
-  server.route("GET", "/v1/watch", [&](const Request&, std::shared_ptr<Response> r) {
-    r->begin_json_stream();
-    r->on_close([&] { closed = true; });
-    stream = r;
-    pump();
-  });
-  run_with_client(
-      w, server,
-      [&](uint16_t port) {
-        Client c(port);
-        c.send("GET /v1/watch HTTP/1.1\r\nHost: x\r\n\r\n");
-        // Never reads: waits until the server has closed the stream, or 10 s.
-        for (int i = 0; i < 1000 && !closed; ++i) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-      },
-      [&] { stream.reset(); });
-  CHECK(closed);
-  // The kernel's socket buffers take some megabytes first; the server's own queue never
-  // held much more than its limit.
-  CHECK(sent < (64u << 20));
-}
-
-}  // namespace
-}  // namespace lmesh::api
-
-namespace lmesh::api {
-namespace {
-
 // The bytes an HTTP/2 client sends to open GET `path` (made by nghttp2 itself: no
 // hand-written HPACK), with the default 64 KiB windows it then never opens further.
 std::string h2_request_bytes(const char* path) {
@@ -300,8 +254,10 @@ std::string h2_request_bytes(const char* path) {
   return frames.starts_with(out) ? frames : out + frames;
 }
 
-TEST_CASE("an HTTP/2 stream whose client stopped reading is reset, not buffered without bound",
-          "[api]") {
+// A /v1/watch stream fed 64 KiB per loop turn (at most `limit`) whose client sends `request`
+// and then never reads nor opens a window, until the server gives up on the stream or 10 s
+// pass. Returns how much was fed; `closed` says whether the handler heard on_close.
+size_t feed_a_stuck_client(const std::string& request, size_t limit, bool& closed_out) {
   event::Worker w(0);
   ServerOptions options;
   options.max_stream_backlog = 256 << 10;
@@ -310,12 +266,12 @@ TEST_CASE("an HTTP/2 stream whose client stopped reading is reset, not buffered 
   std::atomic<bool> closed = false;
   size_t sent = 0;
   std::function<void()> pump;
-  event::Timer feed(w.loop(), [&] { pump(); });
+  auto feed = std::make_unique<event::Timer>(w.loop(), [&] { pump(); });
   pump = [&] {
-    if (stream == nullptr || !stream->open() || sent >= (16u << 20)) return;
+    if (stream == nullptr || !stream->open() || sent >= limit) return;
     for (int i = 0; i < 64; ++i) stream->send_line(std::string(1023, 'x'));
     sent += 64 << 10;
-    feed.arm(std::chrono::milliseconds(1));
+    feed->arm(std::chrono::milliseconds(1));
   };
   server.route("GET", "/v1/watch", [&](const Request&, std::shared_ptr<Response> r) {
     r->begin_json_stream();
@@ -327,13 +283,32 @@ TEST_CASE("an HTTP/2 stream whose client stopped reading is reset, not buffered 
       w, server,
       [&](uint16_t port) {
         Client c(port);
-        c.send(h2_request_bytes("/v1/watch"));
-        // Never reads and never sends WINDOW_UPDATE: the windows stay shut.
-        for (int i = 0; i < 500 && !closed; ++i) {
+        c.send(request);
+        for (int i = 0; i < 1000 && !closed; ++i) {
           std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
       },
-      [&] { stream.reset(); });
+      [&] {
+        stream.reset();
+        feed.reset();  // closed while the loop runs, so that it ends with no handle left
+      });
+  closed_out = closed;
+  return sent;
+}
+
+TEST_CASE("a stream whose client stopped reading is closed, not buffered without bound", "[api]") {
+  bool closed = false;
+  size_t sent = feed_a_stuck_client("GET /v1/watch HTTP/1.1\r\nHost: x\r\n\r\n", 64u << 20, closed);
+  CHECK(closed);
+  // The kernel's socket buffers take some megabytes first; the server's own queue never
+  // held much more than its limit.
+  CHECK(sent < (64u << 20));
+}
+
+TEST_CASE("an HTTP/2 stream whose client stopped reading is reset, not buffered without bound",
+          "[api]") {
+  bool closed = false;
+  size_t sent = feed_a_stuck_client(h2_request_bytes("/v1/watch"), 16u << 20, closed);
   CHECK(closed);
   // Flow control held the rest: far less than the 16 MiB the test would have fed.
   CHECK(sent < (2u << 20));
