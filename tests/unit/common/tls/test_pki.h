@@ -18,8 +18,10 @@ using namespace std::chrono_literals;
 
 struct TestPki {
   explicit TestPki(std::string name = "test")
-      : root(*make_root_ca(name + " root", 24h)),
-        issuer(*make_intermediate_ca(name + " issuer", 24h, root)) {}
+      // Backdated like the leaves: certificates made in the same second they are checked in
+      // were seen as "not yet valid" now and then.
+      : root(*make_root_ca(name + " root", 24h, 60s)),
+        issuer(*make_intermediate_ca(name + " issuer", 24h, root, 60s)) {}
 
   // A leaf for ns/sa valid from `from` to `to` (relative to now).
   Credentials leaf(const std::string& ns, const std::string& sa, std::chrono::seconds from = -60s,
