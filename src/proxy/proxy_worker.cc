@@ -80,6 +80,7 @@ void ProxyWorker::shutdown() {
   if (outbound_listener_) outbound_listener_->close();
   for_each_connection([](ProxyConnection& c) { c.abort(); });
   mirrors_.close_all();
+  if (discovery_ != nullptr) discovery_->close();
   inbound_pool_.close_all();
   outbound_pool_.close_all();
   inbound_h2_pool_.close_all();

@@ -12,9 +12,6 @@ uint64_t now_ns() {
   return uv_hrtime();
 }
 
-constexpr uint64_t kRecheckNs =
-    static_cast<uint64_t>(std::chrono::nanoseconds(kNotFoundRecheck).count());
-
 }  // namespace
 
 DiscoveryCache::PendingLookup::PendingLookup(DiscoveryCache& cache, Service& service,
@@ -23,6 +20,7 @@ DiscoveryCache::PendingLookup::PendingLookup(DiscoveryCache& cache, Service& ser
       service_(&service),
       done_(std::move(done)),
       timeout_(cache.worker_.loop(), [this] {
+        if (service_ == nullptr) return;
         finish(fail(ErrorCode::kTimeout, "the destination service did not answer for " +
                                              service_->authority + " in " +
                                              std::to_string(cache_.timeout_.count()) + " ms"));
@@ -46,17 +44,36 @@ void DiscoveryCache::PendingLookup::finish(Result<Service*> answer) {
 }
 
 DiscoveryCache::DiscoveryCache(event::Worker& worker, std::chrono::milliseconds timeout,
-                               EndpointIdentities& identities, Ask ask)
+                               EndpointIdentities& identities, Ask ask,
+                               std::chrono::milliseconds not_found_ttl)
     : worker_(worker),
       timeout_(timeout),
       identities_(identities),
       ask_(std::move(ask)),
-      rng_(static_cast<unsigned>(now_ns() ^ worker.index())) {}
+      rng_(static_cast<unsigned>(now_ns() ^ worker.index())),
+      not_found_ttl_ns_(static_cast<uint64_t>(std::chrono::nanoseconds(not_found_ttl).count())),
+      sweep_timer_(std::make_unique<event::Timer>(worker.loop(), [this] { sweep(); })) {
+  sweep_timer_->arm(not_found_ttl);
+}
+
+void DiscoveryCache::sweep() {
+  const uint64_t now = now_ns();
+  std::erase_if(services_, [&](const auto& entry) {
+    const Service& s = *entry.second;
+    // Resolved services stay (their number is the mesh's); so does anything a request waits on.
+    if (s.resolved() || !s.waiting.empty()) return false;
+    return now - std::max(s.asked_ns, s.used_ns) >= 2 * not_found_ttl_ns_;
+  });
+  if (sweep_timer_) sweep_timer_->arm(std::chrono::milliseconds(not_found_ttl_ns_ / 1'000'000));
+}
 
 DiscoveryCache::~DiscoveryCache() {
   // Owners drop their lookups before the cache goes; detach any left so none touches it.
   for (auto& [_, s] : services_) {
-    for (PendingLookup* p : s->waiting) p->service_ = nullptr;
+    for (PendingLookup* p : s->waiting) {
+      p->service_ = nullptr;
+      p->timeout_.disarm();
+    }
   }
 }
 
@@ -73,6 +90,7 @@ DiscoveryCache::Service& DiscoveryCache::entry(std::string_view authority) {
 DiscoveryCache::Lookup DiscoveryCache::lookup(std::string_view authority,
                                               std::function<void(Result<Service*>)> done) {
   Service& s = entry(authority);
+  s.used_ns = now_ns();
   if (s.snapshot == nullptr) {
     if (s.asked_ns == 0) {
       s.asked_ns = now_ns();
@@ -84,7 +102,7 @@ DiscoveryCache::Lookup DiscoveryCache::lookup(std::string_view authority,
   if (s.resolved()) return Lookup{&s, nullptr};
   // Not found: asked again now and then, in case the service has appeared since; this
   // request does not wait for it.
-  if (uint64_t now = now_ns(); now - s.asked_ns >= kRecheckNs) {
+  if (uint64_t now = now_ns(); now - s.asked_ns >= not_found_ttl_ns_) {
     s.asked_ns = now;
     ask_(s.authority);
   }

@@ -43,6 +43,7 @@ class DiscoveryCache {
     // The profile's retry budget on this worker; replaced when the profile changes it.
     std::shared_ptr<RetryBudget> budget;
     uint64_t asked_ns = 0;
+    uint64_t used_ns = 0;  // the last lookup
     std::vector<PendingLookup*> waiting;
 
     bool resolved() const {
@@ -77,8 +78,11 @@ class DiscoveryCache {
     bool not_found() const { return service == nullptr && pending == nullptr; }
   };
 
+  // `not_found_ttl`: how long an unknown authority's answer is trusted before it is asked
+  // about again, and how long an entry nobody uses is kept.
   DiscoveryCache(event::Worker& worker, std::chrono::milliseconds timeout,
-                 EndpointIdentities& identities, Ask ask);
+                 EndpointIdentities& identities, Ask ask,
+                 std::chrono::milliseconds not_found_ttl = kNotFoundRecheck);
   ~DiscoveryCache();
   DiscoveryCache(const DiscoveryCache&) = delete;
   DiscoveryCache& operator=(const DiscoveryCache&) = delete;
@@ -94,11 +98,16 @@ class DiscoveryCache {
   void apply(std::shared_ptr<const ServiceSnapshot> snapshot);
 
   size_t size() const { return services_.size(); }
+  // Worker shutdown, on its loop: the cache's own timer closes so the loop can end.
+  void close() { sweep_timer_.reset(); }
   // The worker's random source for routing decisions (splits, injected faults).
   std::minstd_rand& rng() { return rng_; }
 
  private:
   Service& entry(std::string_view authority);
+  // Forgets authorities discovery does not know (or never answered for) that have not been
+  // looked up for a while: applications may make up any number of names.
+  void sweep();
 
   event::Worker& worker_;
   std::chrono::milliseconds timeout_;
@@ -106,6 +115,8 @@ class DiscoveryCache {
   Ask ask_;
   std::minstd_rand rng_;
   std::unordered_map<std::string, std::unique_ptr<Service>> services_;
+  uint64_t not_found_ttl_ns_;
+  std::unique_ptr<event::Timer> sweep_timer_;  // null once closed
 };
 
 }  // namespace lmesh::proxy

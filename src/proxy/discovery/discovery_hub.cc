@@ -28,6 +28,7 @@ struct DiscoveryHub::Followed {
   bool profile_answered = false;
   bool not_found = false;
   uint64_t not_found_at_ns = 0;
+  uint64_t followed_at_ns = 0;
 };
 
 namespace {
@@ -64,10 +65,15 @@ std::string discovery_target(std::string_view path, std::string_view authority) 
 }
 
 DiscoveryHub::DiscoveryHub(event::Worker& control, net::SocketAddress destination,
-                           api::ClientOptions options, Publish publish)
+                           api::ClientOptions options, Publish publish,
+                           std::chrono::milliseconds not_found_ttl)
     : control_(control),
       client_(control, std::move(destination), std::move(options)),
-      publish_(std::move(publish)) {}
+      publish_(std::move(publish)),
+      not_found_ttl_(not_found_ttl),
+      sweep_timer_(control.loop(), [this] { sweep(); }) {
+  sweep_timer_.arm(not_found_ttl_);
+}
 
 DiscoveryHub::~DiscoveryHub() {
   // Watches first: the client they run on must outlive them.
@@ -85,7 +91,7 @@ void DiscoveryHub::subscribe(const std::string& authority) {
   Followed& f = *it->second;
   if (f.not_found) {
     uint64_t age_ns = uv_hrtime() - f.not_found_at_ns;
-    if (age_ns >= static_cast<uint64_t>(std::chrono::nanoseconds(kNotFoundRecheck).count())) {
+    if (age_ns >= static_cast<uint64_t>(std::chrono::nanoseconds(not_found_ttl_).count())) {
       follow(f);  // replaces the stopped watches (they are not on the stack: this is a task)
       return;
     }
@@ -93,7 +99,20 @@ void DiscoveryHub::subscribe(const std::string& authority) {
   if (f.answered && (f.not_found || f.profile_answered)) publish(f);
 }
 
+void DiscoveryHub::sweep() {
+  const uint64_t now = uv_hrtime();
+  const auto ttl = static_cast<uint64_t>(std::chrono::nanoseconds(not_found_ttl_).count());
+  // Known services stay followed: their number is the mesh's, not the applications'.
+  std::erase_if(followed_, [&](const auto& entry) {
+    const Followed& f = *entry.second;
+    if (f.not_found) return now - f.not_found_at_ns >= ttl;
+    return !f.answered && now - f.followed_at_ns >= 2 * ttl;
+  });
+  sweep_timer_.arm(not_found_ttl_);
+}
+
 void DiscoveryHub::follow(Followed& f) {
+  f.followed_at_ns = uv_hrtime();
   f.not_found = false;
   f.answered = false;
   f.profile_answered = false;

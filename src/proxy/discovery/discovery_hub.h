@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "common/api/client.h"
+#include "common/event/timer.h"
 #include "common/event/worker.h"
 #include "common/metrics/snapshot.h"
 #include "common/net/socket_address.h"
@@ -28,8 +29,11 @@ class DiscoveryHub {
  public:
   using Publish = std::function<void(std::shared_ptr<const ServiceSnapshot>)>;
 
+  // `not_found_ttl`: how long an unknown authority's answer is trusted; also how often the
+  // hub forgets authorities nobody can be using any more (bounded memory however many names
+  // applications make up).
   DiscoveryHub(event::Worker& control, net::SocketAddress destination, api::ClientOptions options,
-               Publish publish);
+               Publish publish, std::chrono::milliseconds not_found_ttl = kNotFoundRecheck);
   ~DiscoveryHub();
   DiscoveryHub(const DiscoveryHub&) = delete;
   DiscoveryHub& operator=(const DiscoveryHub&) = delete;
@@ -49,11 +53,16 @@ class DiscoveryHub {
   void on_profile_line(Followed& f, std::string_view line);
   void profile_settled(Followed& f);
   void publish(Followed& f);
+  // Drops authorities found unknown, or never answered for, a while ago: a worker that still
+  // wants one asks again (its own cache forgets them the same way).
+  void sweep();
 
   event::Worker& control_;
   api::Client client_;
   Publish publish_;
   std::unordered_map<std::string, std::unique_ptr<Followed>> followed_;
+  std::chrono::milliseconds not_found_ttl_;
+  event::Timer sweep_timer_;
   uint64_t stream_errors_ = 0;
   uint64_t bad_updates_ = 0;
 };

@@ -317,3 +317,48 @@ TEST_CASE("discovery_authority: host:port, lowercased, the port the application 
 
 }  // namespace
 }  // namespace lmesh::proxy
+
+namespace lmesh::proxy {
+namespace {
+
+double authorities(const DiscoveryHub& hub, const std::string& state) {
+  metrics::Snapshot m;
+  hub.append_metrics(m);
+  return m.find("discovery_authorities")->find({state})->value;
+}
+
+TEST_CASE("names discovery does not know are forgotten: memory does not grow with them",
+          "[proxy][discovery]") {
+  using namespace std::chrono_literals;
+  event::Worker w(0);
+  FakeDestination dst(w);
+  ProxyConfig config;
+  EndpointIdentities identities(config);
+  {
+    Snapshots published;
+    DiscoveryHub hub(
+        w, dst.listen(), fast_options(), [&](auto s) { published.push_back(std::move(s)); }, 50ms);
+    DiscoveryCache cache(
+        w, 1s, identities, [&](const std::string& a) { hub.subscribe(a); }, 50ms);
+    for (int i = 0; i < 20; ++i) {
+      auto found = cache.lookup("unknown-" + std::to_string(i) + ":80", [](auto) {});
+      found.pending.reset();  // the request went elsewhere; the answer still arrives
+    }
+    Runner run{w};
+    REQUIRE(run.until([&] { return published.size() == 20; }));
+    for (const auto& s : published) cache.apply(s);
+    CHECK(cache.size() == 20);
+    CHECK(authorities(hub, "not_found") == 20);
+    // Unused for two TTLs: both the hub and the worker cache have let them go.
+    auto later = uv_hrtime() + 300'000'000;
+    REQUIRE(run.until([&] {
+      return uv_hrtime() > later && cache.size() == 0 && authorities(hub, "not_found") == 0;
+    }));
+  }
+  dst.end_streams();
+  dst.server.close();
+  finish(w);
+}
+
+}  // namespace
+}  // namespace lmesh::proxy
