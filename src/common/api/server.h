@@ -60,7 +60,9 @@ class Server {
   void route(std::string method, std::string path, Handler handler);
 
   Result<net::SocketAddress> listen(const net::SocketAddress& address);
-  // Stops accepting and closes every connection (open streams see on_close).
+  // Stops accepting and closes every connection (open streams see on_close). The connections
+  // finish closing on later loop turns and tell the server then: destroy it only once
+  // connection_count() is 0 (or after its loop has ended).
   void close();
 
   size_t connection_count() const { return connections_.size(); }

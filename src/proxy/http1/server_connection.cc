@@ -159,7 +159,9 @@ bool Http1ServerConnection::routed(RouteResult result) {
   endpoint_ = result->address;
   if (!std::exchange(routed_once_, true)) {
     // The first routing decides the request's policy; retries only change the endpoint.
-    policy_.begin(worker_.metrics(), direction_, *result, uv_hrtime(), worker_.discovery()->rng());
+    DiscoveryCache* discovery = worker_.discovery();
+    policy_.begin(worker_.metrics(), direction_, *result, uv_hrtime(),
+                  discovery != nullptr ? &discovery->rng() : nullptr);
     replayable_ = policy_.keeps_body() && !parser_.request().upgrade;
     // Body bytes that arrived while the route was being found are the replay's beginning.
     if (replayable_) keep_for_replay(early_body_);

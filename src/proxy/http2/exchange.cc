@@ -93,7 +93,7 @@ void Http2Exchange::routed(RouteResult result) {
     // The first routing decides the request's policy; retries only change the endpoint.
     ProxyWorker& worker = server_.proxy_worker();
     policy_.begin(worker.metrics(), server_.direction(), *result, uv_hrtime(),
-                  worker.discovery()->rng());
+                  worker.discovery() != nullptr ? &worker.discovery()->rng() : nullptr);
     replayable_ = policy_.keeps_body();
     if (auto timeout = policy_.timeout(); timeout.count() > 0) {
       route_timer_ = std::make_unique<event::Timer>(server_.proxy_worker().worker().loop(), [this] {

@@ -3,16 +3,16 @@
 namespace lmesh::proxy {
 
 void RequestPolicy::begin(ProxyMetrics& metrics, Direction direction, const Routed& routed,
-                          uint64_t now_ns, std::minstd_rand& rng) {
+                          uint64_t now_ns, std::minstd_rand* rng) {
   *this = RequestPolicy();
   matched_ = routed.matched;
   budget_ = routed.budget;
   dst_ = routed.service;
   if (routed.service.empty()) return;  // not routed by discovery
-  if (matched_.route != nullptr && matched_.route->mirror) {
+  if (matched_.route != nullptr && matched_.route->mirror && rng != nullptr) {
     double percent = matched_.route->mirror->percent;
     mirrored_ = percent >= 100 ||
-                (percent > 0 && std::uniform_real_distribution<double>(0, 100)(rng) < percent);
+                (percent > 0 && std::uniform_real_distribution<double>(0, 100)(*rng) < percent);
   }
   registry_ = &metrics;
   metrics_ = metrics.profile_route(direction, routed.service,

@@ -29,9 +29,10 @@ constexpr unsigned kMaxRetries = 4;
 class RequestPolicy {
  public:
   // The request's first routing: its route, budget and metrics hold for every attempt.
-  // `rng` draws whether this request is one the route mirrors.
+  // `rng` draws whether this request is one the route mirrors (null without discovery, when
+  // no route can match).
   void begin(ProxyMetrics& metrics, Direction direction, const Routed& routed, uint64_t now_ns,
-             std::minstd_rand& rng);
+             std::minstd_rand* rng);
   void reset() { *this = RequestPolicy(); }
 
   bool is_failure(int status) const { return matched_.is_failure(status); }

@@ -101,6 +101,8 @@ TEST_CASE("streams over HTTP/2 and HTTP/1.1 follow the store", "[destination][se
       CHECK(resolve.lines.size() == 3);
     }
     server.close();
+    // Its connections reach the server from their close callbacks: it must outlive them.
+    REQUIRE(run_until(w, [&] { return server.connection_count() == 0; }));
   }
   stop_and_close(w);
 }
@@ -150,6 +152,8 @@ TEST_CASE("unknown and bad authorities; a removed service ends the stream",
       CHECK(store.subscriber_count() == 0);
     }
     server.close();
+    // Its connections reach the server from their close callbacks: it must outlive them.
+    REQUIRE(run_until(w, [&] { return server.connection_count() == 0; }));
   }
   stop_and_close(w);
 }
@@ -179,6 +183,8 @@ TEST_CASE("closing the server ends every stream and empties the store's follower
     }
     REQUIRE(run_until(w, [&] { return store.subscriber_count() == lines.size(); }));
     server.close();
+    // Its connections reach the server from their close callbacks: it must outlive them.
+    REQUIRE(run_until(w, [&] { return server.connection_count() == 0; }));
     CHECK(store.subscriber_count() == 0);
     watches.clear();
   }

@@ -201,6 +201,8 @@ TEST_CASE("pages, watch, bookmark, resume with a fresh token", "[kubernetes][res
     CHECK(rec.malformed == std::vector<std::string>{"/: not JSON"});
     CHECK(watch.resource_version() == "16");
     api.server.close();
+    // Its connections reach the server from their close callbacks: it must outlive them.
+    REQUIRE(run_until(w, [&] { return api.server.connection_count() == 0; }));
   }
   stop_and_close(w);
 }
@@ -238,6 +240,8 @@ TEST_CASE("410 Gone re-lists, as an event and as a status", "[kubernetes][resour
     CHECK(rec.listed.size() == 3);
     CHECK(api.last(true).query.at("resourceVersion") == "30");
     api.server.close();
+    // Its connections reach the server from their close callbacks: it must outlive them.
+    REQUIRE(run_until(w, [&] { return api.server.connection_count() == 0; }));
   }
   stop_and_close(w);
 }
@@ -268,6 +272,8 @@ TEST_CASE("a missing CRD is no objects, and is looked for again", "[kubernetes][
     CHECK(rec.listed[1].relist);
     CHECK(api.last(true).path == kProfiles);
     api.server.close();
+    // Its connections reach the server from their close callbacks: it must outlive them.
+    REQUIRE(run_until(w, [&] { return api.server.connection_count() == 0; }));
   }
   stop_and_close(w);
 }
@@ -300,6 +306,8 @@ TEST_CASE("a refused list is retried; a silent watch is replaced", "[kubernetes]
     CHECK(api.last(true).query.at("resourceVersion") == "10");
     CHECK(api.count(false) == 2);
     api.server.close();
+    // Its connections reach the server from their close callbacks: it must outlive them.
+    REQUIRE(run_until(w, [&] { return api.server.connection_count() == 0; }));
   }
   stop_and_close(w);
 }
