@@ -79,7 +79,6 @@ class RequestRouter {
                                    Done done);
   // Forgets a routing still in progress.
   void cancel();
-  bool routing() const { return lookup_ != nullptr || resolution_ != nullptr || delay_ != nullptr; }
 
  private:
   std::optional<RouteResult> on_service(DiscoveryCache::Service& service);
@@ -91,8 +90,12 @@ class RequestRouter {
   std::optional<RouteResult> look_up(
       const std::string& authority,
       std::function<std::optional<RouteResult>(DiscoveryCache::Service*)> then);
+  // Hands over a final result (nullopt: still pending). `done_` is moved out first: the
+  // caller may start routing its next request from inside it.
   void finish(std::optional<RouteResult> result) {
-    if (result) done_(std::move(*result));
+    if (!result) return;
+    Done done = std::move(done_);
+    done(std::move(*result));
   }
 
   ProxyWorker* worker_ = nullptr;
