@@ -1,7 +1,7 @@
 #include "common/discovery/profile.h"
 
-#include <nlohmann/json.hpp>
 #include <re2/re2.h>
+#include <nlohmann/json.hpp>
 
 #include <cctype>
 
