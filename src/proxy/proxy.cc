@@ -40,9 +40,19 @@ Result<void> Proxy::start() {
     spdlog::info("listening listener={} addr={} workers={}", to_string(d), address.to_string(),
                  proxy_workers_.size());
   }
+  taps_ = std::make_unique<TapHub>(control_,
+                                   [this](std::shared_ptr<const WorkerTaps::Subscribers> open) {
+                                     for (auto& pw : proxy_workers_) {
+                                       ProxyWorker* p = pw.get();
+                                       p->worker().post([p, open] { p->taps().set(open); });
+                                     }
+                                   });
   admin_ = std::make_unique<AdminServer>(
       control_, [this] { return ready(); },
-      [this](std::function<void(std::string)> reply) { scrape(std::move(reply)); });
+      [this](std::function<void(std::string)> reply) { scrape(std::move(reply)); },
+      [this](const api::Request& request, std::shared_ptr<api::Response> response) {
+        taps_->open(request, std::move(response));
+      });
   auto admin_bound = admin_->listen(config_->admin_listen);
   if (!admin_bound) return fail(admin_bound.error());
   spdlog::info("listening listener=admin addr={} workers=1", admin_bound->to_string());
@@ -162,6 +172,7 @@ void Proxy::stop_workers() {
   grace_timer_.reset();
   identity_.reset();
   discovery_.reset();
+  if (taps_) taps_->close_all();
   if (admin_) admin_->close();
   sigterm_.close();
   sigint_.close();
@@ -179,6 +190,7 @@ void Proxy::scrape(std::function<void(std::string)> reply) {
   auto finish = [this, state] {
     if (identity_ != nullptr) identity_->append_metrics(state->total);
     if (discovery_ != nullptr) discovery_->append_metrics(state->total);
+    if (taps_ != nullptr) taps_->append_metrics(state->total);
     metrics::append_process_metrics(state->total);
     state->reply(metrics::render_prometheus(state->total));
   };

@@ -19,6 +19,7 @@
 #include "proxy/discovery/discovery_hub.h"
 #include "proxy/identity/identity_client.h"
 #include "proxy/proxy_worker.h"
+#include "proxy/tap/tap_hub.h"
 
 namespace lmesh::proxy {
 
@@ -52,6 +53,8 @@ class Proxy {
   event::Worker control_;
   std::vector<std::unique_ptr<event::Worker>> workers_;
   std::vector<std::unique_ptr<ProxyWorker>> proxy_workers_;
+  // Before admin_: tap streams the admin server closes late still find it.
+  std::unique_ptr<TapHub> taps_;
   std::unique_ptr<AdminServer> admin_;
   std::unique_ptr<IdentityClient> identity_;
   std::unique_ptr<DiscoveryHub> discovery_;

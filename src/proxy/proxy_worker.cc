@@ -12,6 +12,7 @@ ProxyWorker::ProxyWorker(event::Worker& worker, std::shared_ptr<const ProxyConfi
     : worker_(worker),
       config_(std::move(config)),
       on_drained_(std::move(on_drained)),
+      taps_(worker.index()),
       identities_(*config_),
       inbound_pool_(worker, *config_, Direction::kInbound, metrics_, mesh_tls_, identities_),
       outbound_pool_(worker, *config_, Direction::kOutbound, metrics_, mesh_tls_, identities_),

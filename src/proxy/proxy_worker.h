@@ -18,6 +18,7 @@
 #include "proxy/log_limiter.h"
 #include "proxy/mirror/mirror.h"
 #include "proxy/proxy_metrics.h"
+#include "proxy/tap/worker_taps.h"
 #include "proxy/upstream/http1_pool.h"
 #include "proxy/upstream/http2_pool.h"
 
@@ -55,6 +56,8 @@ class ProxyWorker {
   // Who each upstream endpoint must prove to be (discovery, else --meshed-endpoints).
   const EndpointIdentities& endpoint_identities() const { return identities_; }
   MirrorSet& mirrors() { return mirrors_; }
+  // The taps open now (set by the control thread through post()).
+  WorkerTaps& taps() { return taps_; }
   // This worker's discovery cache; null when the proxy has no destination service.
   DiscoveryCache* discovery() { return discovery_.get(); }
   // Turns discovery on (before the worker's thread starts): `ask` reaches the control thread.
@@ -86,6 +89,7 @@ class ProxyWorker {
   std::shared_ptr<const ProxyConfig> config_;
   std::function<void()> on_drained_;
   ProxyMetrics metrics_;
+  WorkerTaps taps_;
   std::shared_ptr<const MeshTls> mesh_tls_;
   LogLimiter log_limiter_;
   EndpointIdentities identities_;

@@ -71,6 +71,9 @@ class H1Connection::H1Response final : public Response {
   }
 
   bool open() const override { return conn_ != nullptr && !ended_ && !overflowed_; }
+  size_t backlog() const override {
+    return conn_ == nullptr ? 0 : conn_->tcp_->write_queue_bytes();
+  }
   bool streaming() const { return streaming_ && !ended_; }
 
   // The connection is going away.

@@ -63,6 +63,10 @@ class H2Connection::H2Response final : public Response {
   }
 
   bool open() const override { return conn_ != nullptr && !ended_ && !overflowed_; }
+  size_t backlog() const override {
+    h2::Stream* s = stream();
+    return s == nullptr ? 0 : s->queued_bytes();
+  }
 
   // The stream is over (finished, reset by the client, or the connection went away).
   void stream_closed() {

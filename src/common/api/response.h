@@ -9,6 +9,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <cstddef>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -34,6 +35,9 @@ class Response {
   virtual void end_stream() = 0;
 
   virtual bool open() const = 0;
+  // Bytes of this response written but not yet taken by the client (0 once it is closed). A
+  // stream whose events may be dropped (tap) checks it to stay far below max_stream_backlog.
+  virtual size_t backlog() const = 0;
   // Runs once when the client goes away before the response has ended.
   void on_close(std::function<void()> fn) { on_close_ = std::move(fn); }
 

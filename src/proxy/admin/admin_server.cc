@@ -4,7 +4,7 @@
 
 namespace lmesh::proxy {
 
-AdminServer::AdminServer(event::Worker& control, ReadyFn ready, MetricsFn metrics)
+AdminServer::AdminServer(event::Worker& control, ReadyFn ready, MetricsFn metrics, TapFn tap)
     : server_(control) {
   server_.route("GET", "/live", [](const api::Request&, std::shared_ptr<api::Response> r) {
     r->send(200, "text/plain", "live\n");
@@ -20,6 +20,7 @@ AdminServer::AdminServer(event::Worker& control, ReadyFn ready, MetricsFn metric
                     r->send(200, metrics::kPrometheusTextContentType, std::move(text));
                   });
                 });
+  server_.route("GET", "/tap", std::move(tap));
 }
 
 }  // namespace lmesh::proxy

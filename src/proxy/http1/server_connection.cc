@@ -5,6 +5,7 @@
 #include "common/http/h1/encoder.h"
 #include "proxy/opaque/tcp_relay.h"
 #include "proxy/proxy_worker.h"
+#include "proxy/tap/request_tap.h"
 #include "proxy/upstream/http2_stream.h"
 
 namespace lmesh::proxy {
@@ -129,6 +130,8 @@ void Http1ServerConnection::on_head() {
   }
   route_->requests->inc();
   request_counted_ = true;
+  tap_ = tap_request(worker_.taps(), direction_, downstream_.tcp->peer(), target_, req,
+                     authority_label);
 
   if (req.method == "CONNECT") {
     respond_error(ProxyError::kUnsupported,
@@ -157,6 +160,7 @@ bool Http1ServerConnection::routed(RouteResult result) {
     return false;
   }
   endpoint_ = result->address;
+  if (tap_) tap_->routed(*endpoint_, worker_.endpoint_identities());
   if (!std::exchange(routed_once_, true)) {
     // The first routing decides the request's policy; retries only change the endpoint.
     DiscoveryCache* discovery = worker_.discovery();
@@ -408,6 +412,7 @@ void Http1ServerConnection::on_upstream_head(http::ResponseHead& head) {
   if (policy_.is_failure(head.status) && retry_attempt()) return;
   response_started_ = true;
   status_ = head.status;
+  if (tap_) tap_->response_head(head.status, head.headers);
   route_->latency_ms->observe(static_cast<double>(uv_hrtime() - start_ns_) / 1e6);
   attempt_.finish(!policy_.is_failure(head.status));
   if (route_timer_) route_timer_->disarm();
@@ -442,6 +447,7 @@ void Http1ServerConnection::on_upstream_head(http::ResponseHead& head) {
 }
 
 void Http1ServerConnection::on_upstream_body(buffer::Slice data) {
+  if (tap_) tap_->add_response_bytes(data.size());
   switch (framing_) {
     case Framing::kChunked: h1::append_chunk(out_, std::move(data)); break;
     case Framing::kLength:
@@ -614,6 +620,7 @@ void Http1ServerConnection::enter_idle() {
 
 void Http1ServerConnection::respond_error(ProxyError reason, const Error& cause, uint16_t status) {
   worker_.report_error(direction_, reason, downstream_.tcp->peer(), cause);
+  if (tap_) tap_->proxy_error(info(reason).header);
   // Only the endpoint's own failures count against it; a client's says nothing about it.
   if (client_caused(reason)) attempt_.cancel();
   attempt_.finish(false);
@@ -624,6 +631,10 @@ void Http1ServerConnection::respond_error(ProxyError reason, const Error& cause,
   if (route_timer_) route_timer_->disarm();
   if (response_started_) {
     // The client already has part of a response: only a reset tells it the rest is missing.
+    if (tap_) {
+      tap_->end(status_, std::nullopt, "connection closed");
+      tap_.reset();
+    }
     count_response(status_, true);
     close(net::CloseMode::kAbort);
     return;
@@ -654,6 +665,10 @@ void Http1ServerConnection::respond_error(ProxyError reason, const Error& cause,
 }
 
 void Http1ServerConnection::count_response(uint16_t status, bool failure) {
+  if (tap_) {
+    tap_->end(status, std::nullopt);
+    tap_.reset();
+  }
   if (!request_counted_ || !route_) return;
   if (response_counter_ == nullptr || response_counter_status_ != status) {
     response_counter_ = &worker_.metrics().response(*route_, status, std::nullopt, failure);

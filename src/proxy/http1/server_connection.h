@@ -27,6 +27,7 @@
 #include "proxy/request_router.h"
 #include "proxy/retry/request_policy.h"
 #include "proxy/routing.h"
+#include "proxy/tap/worker_taps.h"
 #include "proxy/tcp_meter.h"
 #include "proxy/upstream/http1_connection.h"
 #include "proxy/upstream/stream.h"
@@ -159,6 +160,7 @@ class Http1ServerConnection final : public ProxyConnection,
   bool upstream_paused_us_ = false;  // upstream's write queue is full: downstream not read
   Framing framing_ = Framing::kNone;
   uint64_t start_ns_ = 0;
+  std::unique_ptr<TapRequest> tap_;  // null unless a tap wants this request
   uint16_t status_ = 0;
 
   // Metrics of the authority last seen on this connection: keep-alive clients rarely change it.

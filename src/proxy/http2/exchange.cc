@@ -7,6 +7,7 @@
 #include "proxy/http2/server_connection.h"
 #include "proxy/proxy_worker.h"
 #include "proxy/routing.h"
+#include "proxy/tap/request_tap.h"
 #include "proxy/upstream/http1_stream.h"
 #include "proxy/upstream/http2_stream.h"
 
@@ -72,6 +73,8 @@ void Http2Exchange::start(bool end_stream) {
   }
   route_ = server_.route(authority);
   route_->requests->inc();
+  tap_ = tap_request(server_.proxy_worker().taps(), server_.direction(), server_.peer(),
+                     server_.target(), req, authority);
 
   if (req.method == "CONNECT") {
     respond_error(ProxyError::kUnsupported,
@@ -89,6 +92,7 @@ void Http2Exchange::routed(RouteResult result) {
     return;
   }
   endpoint_ = result->address;
+  if (tap_) tap_->routed(*endpoint_, server_.proxy_worker().endpoint_identities());
   if (!std::exchange(routed_once_, true)) {
     // The first routing decides the request's policy; retries only change the endpoint.
     ProxyWorker& worker = server_.proxy_worker();
@@ -268,6 +272,7 @@ void Http2Exchange::on_upstream_head(http::ResponseHead& head, bool end_stream) 
   if (route_timer_) route_timer_->disarm();
   route_->latency_ms->observe(static_cast<double>(uv_hrtime() - start_ns_) / 1e6);
   if (grpc_) head_grpc_status_ = grpc_status(head.headers);  // a trailers-only response
+  if (tap_) tap_->response_head(head.status, head.headers);
   response_end_queued_ = end_stream;
   if (session().submit_response(*downstream_, head, end_stream)) server_.schedule_flush();
 }
@@ -338,11 +343,17 @@ void Http2Exchange::respond_error(ProxyError reason, const Error& cause, uint16_
   detach_upstream();
   ProxyWorker& worker = server_.proxy_worker();
   worker.report_error(server_.direction(), reason, server_.peer(), cause, " (HTTP/2)");
+  if (tap_) tap_->proxy_error(info(reason).header);
   if (downstream_ == nullptr) return;
   if (response_started_) {
     // Part of the response is out: only a reset tells the client the rest is missing.
     session().reset(*downstream_, h2::Http2ErrorCode::kInternalError);
     server_.schedule_flush();
+    if (tap_) {
+      tap_->add_response_bytes(response_forwarded_);
+      tap_->end(status_, std::nullopt, "INTERNAL_ERROR");
+      tap_.reset();
+    }
     count_response(status_, std::nullopt, true);
     return;
   }
@@ -383,6 +394,11 @@ void Http2Exchange::count_response(uint16_t status, std::optional<uint32_t> grpc
                                    bool failure) {
   if (response_counted_) return;
   response_counted_ = true;
+  if (tap_) {
+    tap_->add_response_bytes(response_forwarded_);
+    tap_->end(status, grpc_status);
+    tap_.reset();
+  }
   server_.proxy_worker().metrics().response(*route_, status, grpc_status, failure).inc();
   policy_.respond(status, failure, uv_hrtime() - start_ns_);
 }
@@ -398,7 +414,12 @@ void Http2Exchange::detach_upstream() {
   retire_upstream();
 }
 
-void Http2Exchange::on_downstream_reset(h2::Http2ErrorCode) {
+void Http2Exchange::on_downstream_reset(h2::Http2ErrorCode code) {
+  if (tap_) {
+    tap_->add_response_bytes(response_forwarded_);
+    tap_->end(status_, std::nullopt, h2::to_string(code));
+    tap_.reset();
+  }
   upstream_done_ = true;
   detach_upstream();
 }

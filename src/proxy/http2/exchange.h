@@ -27,6 +27,7 @@
 #include "proxy/proxy_metrics.h"
 #include "proxy/request_router.h"
 #include "proxy/retry/request_policy.h"
+#include "proxy/tap/worker_taps.h"
 #include "proxy/upstream/stream.h"
 
 namespace lmesh::proxy {
@@ -87,6 +88,7 @@ class Http2Exchange final : public event::DeferredDeletable,
   std::optional<RouteMetrics> route_;
   bool grpc_ = false;
   uint64_t start_ns_ = 0;
+  std::unique_ptr<TapRequest> tap_;  // null unless a tap wants this request
   int attempts_ = 0;
 
   // Upstream.

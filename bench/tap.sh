@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# bench/tap.sh: what a live tap costs the data path, in one run, interleaved:
+#   direct        h2load straight to the upstream (nginx)
+#   haproxy       one HAProxy thread in front of it (the peer)
+#   lmesh         lmesh-proxy, one worker, outbound HTTP/1.1, no tap open
+#   lmesh-tap     the same with one tap open at its default rate limit (100 requests/s tapped)
+#   lmesh-tapall  the same with one tap taking every request (max_rps=100000), read by curl
+#   lmesh-base    (with --baseline PATH) a proxy binary built without the tap code, no tap
+# Measured: requests/s at saturation (64 HTTP/1.1 connections) and the proxy's CPU-seconds
+# per 100k requests; the report gives each as a ratio to `lmesh` and to HAProxy.
+#
+#   bench/tap.sh [--quick] [--reps N] [--duration S] [--baseline PATH] [--json OUT] [--keep]
+{
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PY=/usr/bin/python3
+TOOL="$ROOT/bench/tools/benchtool.py"
+REPS=3 LOAD_S=10 JSON_OUT="$ROOT/bench/results/tap-latest.json" KEEP=0 BASELINE=""
+ARGS="$*"
+while (($#)); do
+  case $1 in
+    --quick) LOAD_S=2 ;;
+    --reps) REPS=$2; shift ;;
+    --duration) LOAD_S=$2; shift ;;
+    --baseline) BASELINE=$2; shift ;;
+    --json) JSON_OUT=$2; shift ;;
+    --keep) KEEP=1 ;;
+    -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "tap.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+[[ $REPS =~ ^[1-9][0-9]*$ && $LOAD_S =~ ^[1-9][0-9]*$ ]] || { echo "tap.sh: bad --reps or --duration" >&2; exit 2; }
+
+log() { printf '[bench-tap %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+warn() { printf '[bench-tap %s] WARNING: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { printf '[bench-tap] error: %s\n' "$*" >&2; exit 1; }
+
+for tool in h2load haproxy nginx taskset curl; do
+  command -v "$tool" >/dev/null || die "$tool is missing: run bench/setup.sh"
+done
+LMESH=$("$PY" "$TOOL" findbin "$ROOT" src/proxy/lmesh-proxy) || die "no optimized build of lmesh-proxy (meson setup build && ninja -C build)"
+[[ -z $BASELINE || -x $BASELINE ]] || die "--baseline $BASELINE is not an executable"
+
+NCPU=$(nproc)
+LOAD_CPU=0 PROXY_CPU=$((NCPU > 1 ? 1 : 0))
+RT=(chrt -f 50)
+"${RT[@]}" true 2>/dev/null || { warn "chrt refused: running without real-time priority"; RT=(); }
+
+WORK=$(mktemp -d /tmp/lmesh-bench-tap.XXXXXX)
+RAW="$WORK/raw.jsonl"
+CHILDREN=()
+cleanup() {
+  for pid in "${CHILDREN[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if ((KEEP)); then log "kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start() {  # start CPU CMD...: background, pinned; sets PID
+  local cpu=$1; shift
+  "${RT[@]}" taskset -c "$cpu" "$@" >"$WORK/$(basename "$1").$RANDOM.log" 2>&1 &
+  PID=$!
+  CHILDREN+=("$PID")
+}
+stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+wait_port() {
+  for _ in $(seq 200); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
+}
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+read -r UP PORT ADMIN _ <<<"$("$PY" "$TOOL" freeports 3)"
+BODY=$(printf 'x%.0s' $(seq 99))
+mkdir -p "$WORK/up"
+cat >"$WORK/up/nginx.conf" <<EOF
+worker_processes 1;
+pid $WORK/up/nginx.pid;
+error_log $WORK/up/error.log warn;
+events { worker_connections 16384; }
+http {
+  access_log off;
+  keepalive_requests 100000000;
+  keepalive_timeout 300s;
+  server {
+    listen 127.0.0.1:$UP backlog=4096;
+    location / { default_type text/plain; return 200 "$BODY\n"; }
+  }
+}
+EOF
+cat >"$WORK/haproxy.cfg" <<EOF
+global
+  nbthread 1
+  maxconn 8000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 300s
+  timeout server 300s
+frontend fe
+  bind 127.0.0.1:$PORT
+  default_backend be
+backend be
+  http-reuse always
+  server up 127.0.0.1:$UP
+EOF
+
+TAP_PID=""
+# start_config NAME: sets PROXY (the pid whose CPU counts; empty for direct) and TARGET
+start_config() {
+  PROXY="" TARGET=$PORT TAP_PID=""
+  local bin=$LMESH tap=""
+  case $1 in
+    direct) TARGET=$UP; return 0 ;;
+    haproxy) start "$PROXY_CPU" haproxy -f "$WORK/haproxy.cfg" -db; PROXY=$PID; wait_port "$PORT"; return ;;
+    lmesh-base) bin=$BASELINE ;;
+    lmesh-tap) tap="" ;;
+    lmesh-tapall) tap="max_rps=100000" ;;
+  esac
+  start "$PROXY_CPU" "$bin" --workers 1 --outbound-listen "127.0.0.1:$PORT" \
+    --outbound-target "127.0.0.1:$UP" --inbound-listen 127.0.0.1:0 \
+    --admin-listen "127.0.0.1:$ADMIN" --log-level warn
+  PROXY=$PID
+  wait_port "$PORT" && wait_port "$ADMIN" || return 1
+  if [[ $1 == lmesh-tap || $1 == lmesh-tapall ]]; then
+    # The tap's reader runs beside the load generator, as lmesh-tap would on another host.
+    start "$LOAD_CPU" curl -sN -o /dev/null "http://127.0.0.1:$ADMIN/tap?$tap"
+    TAP_PID=$PID
+    for _ in $(seq 100); do
+      [[ $(curl -s "http://127.0.0.1:$ADMIN/metrics" | awk '$1 == "tap_open" { print $2 }') == 1 ]] && break
+      sleep 0.05
+    done
+  fi
+}
+
+measure() {  # measure REP CONFIG
+  local rep=$1 cfg=$2 before=0 after=0
+  log "rep $rep: $cfg"
+  start_config "$cfg" || { warn "$cfg did not start"; [[ -n $PROXY ]] && stop "$PROXY"; return 0; }
+  sleep 0.2
+  [[ -n $PROXY ]] && before=$(cpu_ticks "$PROXY")
+  "${RT[@]}" taskset -c "$LOAD_CPU" h2load --h1 -c 64 -t 1 -D "$LOAD_S" --warm-up-time 1 \
+    "http://127.0.0.1:$TARGET/" >"$WORK/load-$cfg-$rep.txt" 2>&1 || true
+  [[ -n $PROXY ]] && after=$(cpu_ticks "$PROXY")
+  local dropped=0 events=0
+  if [[ -n $TAP_PID ]]; then
+    local m; m=$(curl -s "http://127.0.0.1:$ADMIN/metrics")
+    events=$(awk '$1 == "tap_events_total" { print $2 }' <<<"$m")
+    dropped=$(awk '$1 == "tap_events_dropped_total" { print $2 }' <<<"$m")
+    stop "$TAP_PID"
+  fi
+  printf '%s\n' "$("$PY" - "$rep" "$cfg" "$WORK/load-$cfg-$rep.txt" "$((after - before))" "$(getconf CLK_TCK)" "${events:-0}" "${dropped:-0}" <<'EOF'
+import json, re, sys
+rep, cfg, load, ticks, tck, events, dropped = sys.argv[1:]
+text = open(load).read()
+m = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed", text)
+ok, failed = (int(m.group(4)), int(m.group(5))) if m else (0, 0)
+rps = re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", text)
+print(json.dumps({"rep": int(rep), "config": cfg, "requests": ok, "failed": failed,
+                  "req_per_s": float(rps.group(1)) if rps else 0.0,
+                  "cpu_s": int(ticks) / int(tck), "tap_events": float(events),
+                  "tap_dropped": float(dropped)}))
+EOF
+)" >>"$RAW"
+  [[ -n $PROXY ]] && stop "$PROXY"
+}
+
+start "$LOAD_CPU" nginx -c "$WORK/up/nginx.conf" -p "$WORK/up" -g 'daemon off;'
+wait_port "$UP" || die "the upstream did not start"
+CONFIGS=(direct haproxy lmesh lmesh-tap lmesh-tapall)
+[[ -n $BASELINE ]] && CONFIGS+=(lmesh-base)
+log "configs: ${CONFIGS[*]}; reps $REPS; ${LOAD_S}s of 64 HTTP/1.1 connections each; cpu: proxy $PROXY_CPU, load+upstream+tap reader $LOAD_CPU"
+for rep in $(seq "$REPS"); do
+  for cfg in "${CONFIGS[@]}"; do measure "$rep" "$cfg"; done
+done
+
+mkdir -p "$(dirname "$JSON_OUT")"
+"$PY" - "$RAW" "$JSON_OUT" "$LMESH" "$ARGS" <<'EOF'
+import json, statistics, sys
+raw, out, binary, args = sys.argv[1:]
+rows = [json.loads(l) for l in open(raw)]
+configs = list(dict.fromkeys(r["config"] for r in rows))
+def med(cfg, key):
+    vals = [r[key] for r in rows if r["config"] == cfg and r["requests"] > 0]
+    return statistics.median(vals) if vals else None
+def cpu100k(cfg):
+    vals = [r["cpu_s"] / r["requests"] * 1e5 for r in rows
+            if r["config"] == cfg and r["requests"] > 0 and r["cpu_s"] > 0]
+    return statistics.median(vals) if vals else None
+summary = {}
+for c in configs:
+    summary[c] = {"req_per_s": med(c, "req_per_s"), "cpu_s_per_100k": cpu100k(c),
+                  "failed": sum(r["failed"] for r in rows if r["config"] == c),
+                  "tap_events": med(c, "tap_events"), "tap_dropped": med(c, "tap_dropped")}
+def ratio(a, b):
+    return f"{a / b:.2f}x" if a and b else "-"
+print(f"{'config':<14}{'req/s':>10}{'vs lmesh':>10}{'vs haproxy':>12}{'cpu s/100k':>12}{'vs lmesh':>10}{'tapped':>10}{'dropped':>10}")
+base, ha = summary.get("lmesh", {}), summary.get("haproxy", {})
+for c in configs:
+    s = summary[c]
+    cpu = f"{s['cpu_s_per_100k']:.2f}" if s["cpu_s_per_100k"] else "-"
+    ev = f"{s['tap_events'] / 3:.0f}" if s["tap_events"] else "-"
+    dr = f"{s['tap_dropped']:.0f}" if s["tap_dropped"] else "-"
+    print(f"{c:<14}{s['req_per_s'] or 0:>10.0f}{ratio(s['req_per_s'], base.get('req_per_s')):>10}"
+          f"{ratio(s['req_per_s'], ha.get('req_per_s')):>12}{cpu:>12}"
+          f"{ratio(s['cpu_s_per_100k'], base.get('cpu_s_per_100k')):>10}{ev:>10}{dr:>10}")
+print("tapped: requests per run with events written (events / 3); dropped: events the reader missed")
+json.dump({"command": "bench/tap.sh " + args, "binary": binary, "runs": rows, "summary": summary},
+          open(out, "w"), indent=1)
+print(f"results: {out}")
+EOF
+exit 0
+}

@@ -1,0 +1,244 @@
+// The proxy tap's pure parts: the filter (parsing and matching), a subscription's rate limit,
+// queue and slow-reader drops, and the hub's loopback-only rule.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "common/event/worker.h"
+#include "proxy/tap/tap_filter.h"
+#include "proxy/tap/tap_hub.h"
+#include "proxy/tap/tap_subscription.h"
+
+using namespace lmesh;
+using namespace lmesh::proxy;
+
+namespace {
+
+// A stream that records what it was sent and reports the backlog the test sets.
+class RecordingResponse : public api::Response {
+ public:
+  void send(int status, std::string_view, std::string body) override {
+    status_ = status;
+    body_ = std::move(body);
+  }
+  void begin_stream(int status, std::string_view) override { status_ = status; }
+  void send_line(std::string line) override { lines_.push_back(std::move(line)); }
+  void end_stream() override { ended_ = true; }
+  bool open() const override { return !ended_; }
+  size_t backlog() const override { return backlog_; }
+
+  std::vector<nlohmann::json> events() const {
+    std::vector<nlohmann::json> out;
+    for (const auto& l : lines_) out.push_back(nlohmann::json::parse(l));
+    return out;
+  }
+  uint64_t dropped() const {
+    uint64_t n = 0;
+    for (const auto& e : events())
+      if (e["kind"] == "dropped") n += e["count"].get<uint64_t>();
+    return n;
+  }
+
+  int status_ = 0;
+  std::string body_;
+  std::vector<std::string> lines_;
+  size_t backlog_ = 0;
+  bool ended_ = false;
+};
+
+net::SocketAddress addr(const char* text) {
+  return *net::SocketAddress::parse(text);
+}
+
+TapFilter filter(api::QueryParams query, std::string_view body = {}) {
+  auto f = parse_tap_filter(query, body);
+  REQUIRE(f);
+  return *f;
+}
+
+std::string parse_error(api::QueryParams query, std::string_view body = {}) {
+  auto f = parse_tap_filter(query, body);
+  REQUIRE_FALSE(f);
+  return f.error().message();
+}
+
+// Ends the test's loop: run() returns once every handle is closed.
+void finish(event::Worker& w) {
+  w.stop();
+  w.run();
+}
+
+}  // namespace
+
+TEST_CASE("a tap filter parses every key and refuses the rest naming them") {
+  TapFilter f = filter({{"direction", "inbound"},
+                        {"authority", "Web.Default:8080"},
+                        {"path_prefix", "/books"},
+                        {"method", "GET"},
+                        {"source", "127.0.0.1, 10.0.0.1:80"},
+                        {"destination", "::1"},
+                        {"client_id", "a.ns.serviceaccount.identity.lmesh.cluster.local"},
+                        {"max_rps", "2.5"},
+                        {"headers", "X-Trace,content-type"}});
+  CHECK(f.direction == Direction::kInbound);
+  CHECK(f.authority == "web.default:8080");
+  CHECK(f.path_prefix == "/books");
+  REQUIRE(f.sources.size() == 2);
+  CHECK(f.sources[0].ip == "127.0.0.1");
+  CHECK_FALSE(f.sources[0].port);
+  CHECK(f.sources[1].port == 80);
+  REQUIRE(f.destinations.size() == 1);
+  CHECK(f.destinations[0].ip == "::1");
+  CHECK(f.max_rps == 2.5);
+  // The defaults stay, the asked-for ones are added once, lowercased.
+  CHECK(f.headers == std::vector<std::string>{"content-type", "user-agent", "x-request-id",
+                                              "grpc-status", "x-trace"});
+
+  CHECK(parse_error({{"direction", "up"}}) == "direction: must be inbound or outbound");
+  CHECK(parse_error({{"max_rps", "0"}}) == "max_rps: must be a number from 0.1 to 100000");
+  CHECK(parse_error({{"max_rps", "1e9"}}) == "max_rps: must be a number from 0.1 to 100000");
+  CHECK(parse_error({{"max_rps", "nan"}}) == "max_rps: must be a number from 0.1 to 100000");
+  CHECK(parse_error({{"path_prefix", "x"}}) == "path_prefix: must start with /");
+  CHECK(parse_error({{"source", "web:80"}}).starts_with("source: not an IP or IP:port"));
+  CHECK(parse_error({{"bogus", "1"}}) == "unknown filter key: bogus");
+  CHECK(parse_error({}, "[1]") == "the body must be a JSON object");
+  CHECK(parse_error({}, "{\"method\":{}}") == "method: must be a string");
+  CHECK(parse_error({}, "{\"source\":[1]}") == "source: must be a list of strings");
+}
+
+TEST_CASE("a JSON body gives the same filter and wins over the query") {
+  TapFilter f = filter({{"method", "POST"}},
+                       R"({"method":"GET","max_rps":7,"destination":["10.0.0.1:80","10.0.0.2"]})");
+  CHECK(f.method == "GET");
+  CHECK(f.max_rps == 7);
+  REQUIRE(f.destinations.size() == 2);
+  CHECK(f.destinations[1].ip == "10.0.0.2");
+}
+
+TEST_CASE("a tap filter matches only what it names") {
+  net::SocketAddress client = addr("127.0.0.1:5000");
+  net::SocketAddress endpoint = addr("10.0.0.1:8080");
+  TapRequestView r{Direction::kOutbound,
+                   "web.default:8080",
+                   "/books/1",
+                   "GET",
+                   &client,
+                   &endpoint,
+                   "",
+                   "web.ns.serviceaccount.identity.lmesh.cluster.local"};
+  CHECK(filter({}).matches(r));
+  CHECK(filter({{"direction", "outbound"}}).matches(r));
+  CHECK_FALSE(filter({{"direction", "inbound"}}).matches(r));
+  CHECK(filter({{"authority", "WEB.default"}}).matches(r));  // a host alone: any port
+  CHECK(filter({{"authority", "web.default:8080"}}).matches(r));
+  CHECK_FALSE(filter({{"authority", "web.default:80"}}).matches(r));
+  CHECK_FALSE(filter({{"authority", "web"}}).matches(r));
+  CHECK(filter({{"path_prefix", "/books"}}).matches(r));
+  CHECK_FALSE(filter({{"path_prefix", "/book/"}}).matches(r));
+  CHECK_FALSE(filter({{"method", "get"}}).matches(r));  // methods are case-sensitive
+  CHECK(filter({{"source", "127.0.0.1"}}).matches(r));
+  CHECK(filter({{"source", "10.9.9.9,127.0.0.1:5000"}}).matches(r));
+  CHECK_FALSE(filter({{"source", "127.0.0.1:5001"}}).matches(r));
+  CHECK(filter({{"destination", "10.0.0.1"}}).matches(r));
+  CHECK_FALSE(filter({{"destination", "10.0.0.2"}}).matches(r));
+  CHECK(filter({{"server_id", "web.ns.serviceaccount.identity.lmesh.cluster.local"}}).matches(r));
+  CHECK_FALSE(
+      filter({{"client_id", "web.ns.serviceaccount.identity.lmesh.cluster.local"}}).matches(r));
+
+  // Before an endpoint is picked, only the head is judged; the destination waits.
+  TapRequestView head = r;
+  head.destination = nullptr;
+  head.server_id = {};
+  CHECK(filter({{"destination", "10.0.0.1"}}).may_match(head));
+  CHECK_FALSE(filter({{"destination", "10.0.0.1"}}).matches(head));
+  CHECK_FALSE(filter({{"method", "POST"}}).may_match(head));
+}
+
+TEST_CASE("a subscription admits max_rps requests per second and counts the rest") {
+  event::Worker control(0);
+  auto stream = std::make_shared<RecordingResponse>();
+  auto stats = std::make_shared<TapStats>();
+  auto sub = std::make_shared<TapSubscription>(control, filter({{"max_rps", "5"}}), stream, stats);
+  uint64_t t = 1'000'000'000;
+  int admitted = 0;
+  for (int i = 0; i < 20; ++i) admitted += sub->admit(t) ? 1 : 0;
+  CHECK(admitted == 5);  // one second's worth at once
+  // Half a second later, half a second's worth more.
+  for (int i = 0; i < 20; ++i) admitted += sub->admit(t + 500'000'000) ? 1 : 0;
+  CHECK(admitted == 7);
+  sub->flush();
+  CHECK(stream->dropped() == 33);
+  CHECK(stats->dropped == 33);
+  sub->close();
+  finish(control);
+}
+
+TEST_CASE("a subscription drops instead of buffering for a slow reader") {
+  event::Worker control(0);
+  auto stream = std::make_shared<RecordingResponse>();
+  auto stats = std::make_shared<TapStats>();
+  TapLimits limits{.queue_bytes = 1000, .backlog_bytes = 100};
+  auto sub = std::make_shared<TapSubscription>(control, filter({{"max_rps", "100000"}}), stream,
+                                               stats, limits);
+  std::string line(100, 'x');
+  line = "{\"kind\":\"x\",\"pad\":\"" + line + "\"}";
+  // The queue holds what fits in its bytes; the rest is counted.
+  for (int i = 0; i < 20; ++i) sub->push(line);
+  CHECK_FALSE(sub->admit(1));  // over half full: no new request is admitted
+  sub->flush();
+  size_t queued = 1000 / line.size();
+  CHECK(stream->lines_.size() == queued + 1);  // the lines and one dropped report
+  CHECK(stream->dropped() == 20 - queued + 1);
+  CHECK(stats->events == queued);
+
+  // A reader that stopped reading: what is queued is dropped at flush, and reported.
+  stream->lines_.clear();
+  stream->backlog_ = 101;
+  for (int i = 0; i < 3; ++i) sub->push(line);
+  sub->flush();
+  REQUIRE(stream->lines_.size() == 1);
+  CHECK(stream->dropped() == 3);
+
+  // Closed: the stream ends and later pushes vanish.
+  sub->close();
+  CHECK(stream->ended_);
+  sub->push(line);
+  sub->flush();
+  CHECK(stream->lines_.size() == 1);
+  finish(control);
+}
+
+TEST_CASE("the hub refuses taps from off the host and bad filters, and publishes the open ones") {
+  event::Worker control(0);
+  std::vector<size_t> published;
+  TapHub hub(control, [&](std::shared_ptr<const WorkerTaps::Subscribers> open) {
+    published.push_back(open->size());
+  });
+  api::Request request;
+  request.method = "GET";
+  request.path = "/tap";
+  request.peer = addr("198.18.0.5:40000");
+  auto remote = std::make_shared<RecordingResponse>();
+  hub.open(request, remote);
+  CHECK(remote->status_ == 403);
+  CHECK(nlohmann::json::parse(remote->body_)["detail"] == "tap is open to loopback clients only");
+
+  request.peer = addr("127.0.0.1:40000");
+  request.query = {{"max_rps", "-1"}};
+  auto bad = std::make_shared<RecordingResponse>();
+  hub.open(request, bad);
+  CHECK(bad->status_ == 400);
+  CHECK(published.empty());
+
+  request.query = {};
+  auto good = std::make_shared<RecordingResponse>();
+  hub.open(request, good);
+  CHECK(good->status_ == 200);
+  CHECK(published == std::vector<size_t>{1});
+  hub.close_all();
+  CHECK(good->ended_);
+  CHECK(published == std::vector<size_t>{1, 0});
+  finish(control);
+}
