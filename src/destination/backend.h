@@ -1,7 +1,8 @@
 // Where the services come from. A backend feeds the Store and nothing else: the API, the
 // metrics of followers and the diffs are the Store's.
 //
-//   MeshFileBackend (mesh_file_backend.h)  --mesh-file: replace_all() per reload
+//   MeshFileBackend (mesh_file_backend.h)  --mesh-file: replace_all() (services and pods) per
+//                                          reload
 //   KubernetesBackend (kubernetes/)        --kubernetes / --kubeconfig: Services, EndpointSlices,
 //                                          meshed Pods and ServiceProfiles listed and watched;
 //                                          replace_all() + set_ready() after the first lists,

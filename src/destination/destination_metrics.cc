@@ -21,6 +21,7 @@ DestinationMetrics::DestinationMetrics()
     : services_(registry_.gauge("destination_services", "Services known", {}).get(kNoLabels)),
       endpoints_(
           registry_.gauge("destination_endpoints", "Endpoints of all services", {}).get(kNoLabels)),
+      pods_(registry_.gauge("destination_pods", "Pods known (GET /v1/pods)", {}).get(kNoLabels)),
       reload_duration_ms_(registry_
                               .histogram("destination_reload_duration_ms",
                                          "Time to read, parse and check the mesh file", {},
@@ -31,7 +32,9 @@ DestinationMetrics::DestinationMetrics()
                                            {"kind", "result"}, 8)),
       kubernetes_relists_(registry_.counter("destination_kubernetes_relists_total",
                                             "Kubernetes re-lists after a watch expired", {"kind"},
-                                            4)) {
+                                            4)),
+      pods_requests_(registry_.counter("destination_pods_requests_total",
+                                       "GET /v1/pods requests, by response status", {"code"}, 3)) {
   auto& subscribers = registry_.gauge("destination_subscribers",
                                       "Open /v1/resolve and /v1/profile streams", {"kind"}, 2);
   auto& updates =

@@ -18,6 +18,11 @@ class DestinationMetrics {
 
   void set_services(size_t n) { services_.set(static_cast<int64_t>(n)); }
   void set_endpoints(size_t n) { endpoints_.set(static_cast<int64_t>(n)); }
+  void set_pods(size_t n) { pods_.set(static_cast<int64_t>(n)); }
+  // One GET /v1/pods answered with `status` (200, 400 or 404).
+  void pods_request(int status) {
+    pods_requests_.get({status == 200 ? "200" : status == 404 ? "404" : "400"}).inc();
+  }
   // Held up by each follower for as long as it follows (a GaugeGuard), so it cannot drift.
   metrics::Gauge& subscribers(StreamKind kind) { return *subscribers_[index(kind)]; }
   // Lines written to followers, the first line of each stream included.
@@ -41,6 +46,7 @@ class DestinationMetrics {
   metrics::Registry registry_;
   metrics::Gauge& services_;
   metrics::Gauge& endpoints_;
+  metrics::Gauge& pods_;
   metrics::Gauge* subscribers_[kStreamKinds];
   metrics::Counter* updates_[kStreamKinds];
   metrics::Histogram& reload_duration_ms_;
@@ -48,6 +54,7 @@ class DestinationMetrics {
   metrics::Counter* reload_error_ = nullptr;
   metrics::Family<metrics::Counter>& kubernetes_events_;
   metrics::Family<metrics::Counter>& kubernetes_relists_;
+  metrics::Family<metrics::Counter>& pods_requests_;
 };
 
 }  // namespace lmesh::destination

@@ -1,8 +1,10 @@
 #include "destination/destination_server.h"
 
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "common/metrics/prometheus_text.h"
+#include "destination/pod_target.h"
 
 namespace lmesh::destination {
 namespace {
@@ -34,14 +36,18 @@ api::ServerOptions server_options() {
 }  // namespace
 
 DestinationServer::DestinationServer(event::Worker& worker, Store& store,
-                                     DestinationMetrics& metrics)
-    : store_(store), metrics_(metrics), server_(worker, server_options()) {
+                                     DestinationMetrics& metrics, std::string cluster_domain)
+    : store_(store),
+      metrics_(metrics),
+      cluster_domain_(std::move(cluster_domain)),
+      server_(worker, server_options()) {
   server_.route("GET", "/v1/resolve", [this](const api::Request& req, auto r) {
     watch(StreamKind::kResolve, req, std::move(r));
   });
   server_.route("GET", "/v1/profile", [this](const api::Request& req, auto r) {
     watch(StreamKind::kProfile, req, std::move(r));
   });
+  server_.route("GET", "/v1/pods", [this](const api::Request& req, auto r) { pods(req, *r); });
   server_.route("GET", "/live", [](const api::Request&, std::shared_ptr<api::Response> r) {
     r->send(200, "text/plain", "live\n");
   });
@@ -83,6 +89,27 @@ void DestinationServer::watch(StreamKind kind, const api::Request& request,
                 *found, request.peer.to_string());
   // No reference to the response here (it holds this callback): the store owns the sink.
   response->on_close([store = &store_, id = *id] { store->unsubscribe(id); });
+}
+
+void DestinationServer::pods(const api::Request& request, api::Response& response) {
+  auto target = parse_target(request.param("target"), request.param("namespace"));
+  if (!target) {
+    metrics_.pods_request(400);
+    response.error(400, "bad target", target.error().message());
+    return;
+  }
+  std::vector<PodMatch> matches =
+      select_pods(*target, store_.pods(), store_.services(), cluster_domain_);
+  // No target asks for everything, and "nothing" is then a true answer, not a miss.
+  if (matches.empty() && target->kind != TargetKind::kEverything) {
+    metrics_.pods_request(404);
+    response.error(404, "no match", "no pods for " + target->describe());
+    return;
+  }
+  nlohmann::json list = nlohmann::json::array();
+  for (const PodMatch& m : matches) list.push_back(to_json(*m.pod, m.services));
+  metrics_.pods_request(200);
+  response.send(200, "application/json", nlohmann::json{{"pods", std::move(list)}}.dump() + "\n");
 }
 
 }  // namespace lmesh::destination

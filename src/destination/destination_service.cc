@@ -51,7 +51,7 @@ Result<void> DestinationService::start() {
                                                  config_.reload_debounce);
   }
   if (auto ok = backend_->start(); !ok) return ok;
-  server_ = std::make_unique<DestinationServer>(worker_, store_, metrics_);
+  server_ = std::make_unique<DestinationServer>(worker_, store_, metrics_, config_.cluster_domain);
   auto bound = server_->listen(config_.listen);
   if (!bound) return fail(Error::wrap(bound.error(), "--listen " + config_.listen.to_string()));
   spdlog::info("listening listener=api addr={}", bound->to_string());

@@ -10,6 +10,7 @@
 
 #include "common/discovery/json_fields.h"
 #include "destination/authority.h"
+#include "destination/mesh_file_pods.h"
 #include "destination/yaml_json.h"
 
 namespace lmesh::destination {
@@ -104,9 +105,7 @@ Parsed<void> check_names(const std::vector<ServiceSpec>& services,
   return {};
 }
 
-Parsed<std::vector<ServiceSpec>> parse_document(const json& root) {
-  if (root.is_null()) return bad("", "the file is empty (expected services:)");
-  if (auto ok = fields::object_with(root, "", {"services", "workloads"}); !ok) return pass(ok);
+Parsed<std::vector<ServiceSpec>> parse_services(const json& root) {
   std::vector<ServiceSpec> out;
   const json* services = fields::find(root, "services");
   if (services == nullptr || services->is_null()) return out;
@@ -128,6 +127,23 @@ Parsed<std::vector<ServiceSpec>> parse_document(const json& root) {
   return out;
 }
 
+Parsed<MeshFile> parse_document(const json& root) {
+  if (root.is_null()) return bad("", "the file is empty (expected services:)");
+  if (auto ok = fields::object_with(root, "", {"services", "pods", "workloads"}); !ok) {
+    return pass(ok);
+  }
+  MeshFile out;
+  auto services = parse_services(root);
+  if (!services) return pass(services);
+  out.services = std::move(*services);
+  if (const json* pods = fields::find(root, "pods")) {
+    auto parsed = parse_mesh_pods(*pods, "/pods");
+    if (!parsed) return pass(parsed);
+    out.pods = std::move(*parsed);
+  }
+  return out;
+}
+
 // "mesh.yaml:14: services/web:8080/endpoints/0/weight: must be between 1 and 1000000"
 Error located(std::string_view file, int line, std::string_view pointer, std::string_view message) {
   std::string text = std::string(file) + ":" + std::to_string(line) + ": ";
@@ -137,17 +153,16 @@ Error located(std::string_view file, int line, std::string_view pointer, std::st
 
 }  // namespace
 
-Result<std::vector<ServiceSpec>> parse_mesh_file(std::string_view text,
-                                                 std::string_view file_name) {
+Result<MeshFile> parse_mesh_file(std::string_view text, std::string_view file_name) {
   auto doc = yaml_to_json(text);
   if (!doc)
     return fail(located(file_name, doc.error().line, doc.error().pointer, doc.error().message));
-  auto services = parse_document(doc->value);
-  if (!services) {
-    const FieldError& e = services.error();
+  auto mesh = parse_document(doc->value);
+  if (!mesh) {
+    const FieldError& e = mesh.error();
     return fail(located(file_name, doc->lines.line_of(e.pointer), e.pointer, e.message));
   }
-  return std::move(*services);
+  return std::move(*mesh);
 }
 
 Result<std::string> read_mesh_file(const std::string& path) {

@@ -7,6 +7,8 @@
 //         - {addr: 198.18.0.12:8080, identity: web.default.serviceaccount..., protocol: http1,
 //            weight: 1, labels: {pod: web-1}}
 //       profile: {routes: [...], retry_budget: {...}, backends: [...]}   # the /v1/profile shape
+//   pods:            # the replicas `lmesh up` runs, for GET /v1/pods (mesh_file_pods.h)
+//     - {name: web-1, workload: deploy/web, service_account: web, identity: ..., addr: 198.18.0.12}
 //   workloads: ...   # for `lmesh up`; accepted and ignored here
 //
 // Every error names the file, the line and the field, e.g.
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "destination/pod_spec.h"
 #include "destination/service_spec.h"
 
 namespace lmesh::destination {
@@ -27,8 +30,14 @@ namespace lmesh::destination {
 // Larger files are refused: 10,000 endpoints take about 1 MiB.
 inline constexpr size_t kMaxMeshFileBytes = 64 << 20;
 
+// What a mesh file says.
+struct MeshFile {
+  std::vector<ServiceSpec> services;
+  std::vector<PodSpec> pods;  // in the file's order; (namespace, name) unique
+};
+
 // `file_name` is how errors name the file (the path as the operator gave it).
-Result<std::vector<ServiceSpec>> parse_mesh_file(std::string_view text, std::string_view file_name);
+Result<MeshFile> parse_mesh_file(std::string_view text, std::string_view file_name);
 
 // The whole file; errors name it and the reason (ENOENT, EACCES, too large).
 Result<std::string> read_mesh_file(const std::string& path);

@@ -54,21 +54,23 @@ Result<void> MeshFileBackend::read_and_apply() {
   if (attempted_ && *text == last_text_) return {};  // touched, or written back unchanged
   attempted_ = true;
   last_text_ = *text;
-  auto services = parse_mesh_file(*text, path_);
+  auto mesh = parse_mesh_file(*text, path_);
   double parse_ms = ms_since(start);
-  if (!services) {
+  if (!mesh) {
     metrics_.reloaded(false, parse_ms);
-    return fail(services.error());
+    return fail(mesh.error());
   }
   Clock::time_point applying = Clock::now();
-  if (auto ok = store_.replace_all(std::move(*services)); !ok) {  // checked by the parser already
+  // Checked by the parser already.
+  if (auto ok = store_.replace_all(std::move(mesh->services), std::move(mesh->pods)); !ok) {
     metrics_.reloaded(false, parse_ms);
     return fail(Error::wrap(ok.error(), path_));
   }
   metrics_.reloaded(true, parse_ms);
-  spdlog::info("mesh file loaded path={} services={} endpoints={} parse_ms={:.1f} apply_ms={:.1f}",
-               path_, store_.service_count(), store_.endpoint_count(), parse_ms,
-               ms_since(applying));
+  spdlog::info(
+      "mesh file loaded path={} services={} endpoints={} pods={} parse_ms={:.1f} apply_ms={:.1f}",
+      path_, store_.service_count(), store_.endpoint_count(), store_.pods().size(), parse_ms,
+      ms_since(applying));
   return {};
 }
 

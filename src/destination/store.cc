@@ -132,6 +132,41 @@ Result<void> Store::replace_all(std::vector<ServiceSpec> services) {
   return {};
 }
 
+Result<void> Store::replace_all(std::vector<ServiceSpec> services, std::vector<PodSpec> pods) {
+  PodMap by_name;
+  for (PodSpec& pod : pods) {
+    std::pair key{pod.ns, pod.name};
+    if (by_name.contains(key)) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "pod " + pod.name + " is given twice in namespace " + pod.ns);
+    }
+    by_name.emplace(std::move(key), std::move(pod));
+  }
+  if (auto ok = replace_all(std::move(services)); !ok) return ok;
+  pods_ = std::move(by_name);
+  metrics_.set_pods(pods_.size());
+  return {};
+}
+
+void Store::set_pod(PodSpec pod) {
+  std::pair key{pod.ns, pod.name};
+  pods_.insert_or_assign(std::move(key), std::move(pod));
+  metrics_.set_pods(pods_.size());
+}
+
+bool Store::remove_pod(const std::string& ns, const std::string& name) {
+  bool removed = pods_.erase(std::pair{ns, name}) > 0;
+  metrics_.set_pods(pods_.size());
+  return removed;
+}
+
+std::vector<const ServiceSpec*> Store::services() const {
+  std::vector<const ServiceSpec*> out;
+  out.reserve(services_.size());
+  for (const auto& [_, service] : services_) out.push_back(&service.spec);
+  return out;
+}
+
 const ServiceSpec* Store::find(std::string_view authority) const {
   auto normalized = normalize_authority(authority);
   if (!normalized) return nullptr;

@@ -17,11 +17,15 @@
 // free of followers of names nobody defines. A follower that asked by an alias is ended the
 // same way when the alias moves to another service or disappears.
 //
+// Backends also hand over the pods they know (PodSpec), which GET /v1/pods serves whole: no
+// stream follows them, so a pod change is a map update and nothing else.
+//
 // One loop, no locks: backends and the API run on the same worker.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -32,12 +36,15 @@
 #include "common/metrics/gauge.h"
 #include "common/result.h"
 #include "destination/destination_metrics.h"
+#include "destination/pod_spec.h"
 #include "destination/service_spec.h"
 #include "destination/stream_sink.h"
 
 namespace lmesh::destination {
 
 using SubscriptionId = uint64_t;
+// Pods by (namespace, name): iterated in the order GET /v1/pods answers in.
+using PodMap = std::map<std::pair<std::string, std::string>, PodSpec>;
 
 class Store {
  public:
@@ -57,6 +64,13 @@ class Store {
   // The whole mesh at once: services not in `services` are removed, the others set. Refused
   // as a whole (nothing changes) when a name is bad or names two services.
   Result<void> replace_all(std::vector<ServiceSpec> services);
+  // The same, and the pods too (all of them: the ones not in `pods` are forgotten). Refused as
+  // a whole when a pod is named twice in a namespace, too.
+  Result<void> replace_all(std::vector<ServiceSpec> services, std::vector<PodSpec> pods);
+  // Adds the pod or replaces what is known of it (by namespace and name).
+  void set_pod(PodSpec pod);
+  // False when there was no such pod.
+  bool remove_pod(const std::string& ns, const std::string& name);
   // What is known of a service (by its authority, normalized), for a backend that updates one
   // part of it (endpoints from one watch, the profile from another); null when unknown.
   const ServiceSpec* find(std::string_view authority) const;
@@ -66,6 +80,12 @@ class Store {
 
   size_t service_count() const { return services_.size(); }
   size_t endpoint_count() const { return endpoint_count_; }
+
+  // ---- for GET /v1/pods
+
+  const PodMap& pods() const { return pods_; }
+  // Every service, in no particular order; valid until the next change.
+  std::vector<const ServiceSpec*> services() const;
 
   // ---- for the API
 
@@ -118,6 +138,7 @@ class Store {
   ByName<Service> services_;
   ByName<std::string> aliases_;  // alias -> authority
   std::unordered_map<SubscriptionId, Subscriber> subscribers_;
+  PodMap pods_;
   SubscriptionId next_id_ = 1;
   size_t endpoint_count_ = 0;
   bool ready_ = false;

@@ -428,3 +428,108 @@ def test_environment_and_json_mesh_file(start_destination, tmp_path):
         assert addrs(s.next()) == ["127.0.0.1:1"]
     finally:
         s.close()
+
+
+# ---------------------------------------------------------------- pods (GET /v1/pods)
+
+PODS = (
+    "pods:\n"
+    "  - name: web-12\n"
+    "    service_account: web\n"
+    f"    identity: {WEB_ID}\n"
+    "    addr: 198.18.0.12\n"
+    "  - {name: web-13, addr: 198.18.0.13, admin: '127.0.0.1:14191'}\n"
+    "  - {name: db-0, workload: statefulset/db, addr: 198.18.0.20}\n"
+    "  - {name: web-1, namespace: prod, addr: 198.18.1.1}\n")
+
+
+def pods_of(destination, query=""):
+    status, body = destination.get("/v1/pods" + query)
+    return status, json.loads(body)
+
+
+def names(answer):
+    return [f"{p['namespace']}/{p['name']}" for p in answer["pods"]]
+
+
+def test_pods_from_the_mesh_file(start_destination, mesh):
+    mesh.write(mesh_yaml(extra="") + PODS)
+    d = start_destination(mesh_file=mesh.path)
+
+    status, everything = pods_of(d)
+    assert status == 200
+    # By namespace, then name; defaults filled in; services from the endpoints' labels.pod.
+    assert names(everything) == ["default/db-0", "default/web-12", "default/web-13", "prod/web-1"]
+    assert everything["pods"][1] == {
+        "name": "web-12", "namespace": "default", "workload": "deploy/web",
+        "service_account": "web", "identity": WEB_ID, "addr": "198.18.0.12",
+        "admin": "198.18.0.12:4191", "services": [WEB]}
+    assert everything["pods"][2] == {
+        "name": "web-13", "namespace": "default", "workload": "deploy/web",
+        "service_account": "default", "identity": "", "addr": "198.18.0.13",
+        "admin": "127.0.0.1:14191", "services": []}
+
+    assert names(pods_of(d, "?target=deploy/web")[1]) == ["default/web-12", "default/web-13"]
+    assert names(pods_of(d, "?target=deployment/web&namespace=prod")[1]) == ["prod/web-1"]
+    assert names(pods_of(d, "?target=deploy")[1]) == ["default/web-12", "default/web-13"]
+    assert names(pods_of(d, "?target=po/db-0")[1]) == ["default/db-0"]
+    assert names(pods_of(d, "?target=pods&namespace=prod")[1]) == ["prod/web-1"]
+    assert names(pods_of(d, "?target=svc/web")[1]) == ["default/web-12"]
+    assert names(pods_of(d, "?target=ns/prod&namespace=default")[1]) == ["prod/web-1"]
+    assert names(pods_of(d, "?target=ns")[1]) == names(everything)
+
+    assert pods_of(d, "?target=deploy/web&namespace=staging") == (
+        404, {"error": "no match", "detail": "no pods for deploy/web in namespace staging"})
+    assert pods_of(d, "?target=deploy/db") == (
+        404, {"error": "no match", "detail": "no pods for deploy/db in namespace default"})
+    for bad in ("?target=replicaset/web", "?target=deploy/a/b", "?target=deploy/Web",
+                "?target=deploy/web&namespace=a.b"):
+        status, answer = pods_of(d, bad)
+        assert status == 400, bad
+        assert answer["error"] == "bad target", bad
+
+    # Over HTTP/2 too.
+    h2 = H2Client(d.api)
+    try:
+        sid = h2.request("/v1/pods?target=svc/web", authority="destination")
+        h2.pump(lambda: h2.responses[sid].ended, 5)
+        assert h2.responses[sid].status == 200
+        assert names(json.loads(bytes(h2.responses[sid].body))) == ["default/web-12"]
+    finally:
+        h2.close()
+
+    assert d.metric("destination_pods") == 4
+    assert d.metric("destination_pods_requests_total", code="200") == 10
+    assert d.metric("destination_pods_requests_total", code="404") == 2
+    assert d.metric("destination_pods_requests_total", code="400") == 4
+
+
+def test_pods_follow_edits_of_the_mesh_file(start_destination, mesh):
+    mesh.write(mesh_yaml() + PODS)
+    d = start_destination(mesh_file=mesh.path)
+    assert names(pods_of(d, "?target=deploy/web")[1]) == ["default/web-12", "default/web-13"]
+
+    # web-13 gets an endpoint in the web service and web-14 arrives.
+    mesh.write(mesh_yaml(("198.18.0.12:8080", "198.18.0.13:8080"))
+               + PODS + "  - {name: web-14, addr: 198.18.0.14}\n")
+    wait_until(lambda: names(pods_of(d, "?target=svc/web")[1]) == [
+        "default/web-12", "default/web-13"], timeout=EDIT_DEADLINE * 5,
+        message="web-13 behind svc/web after the edit")
+    assert names(pods_of(d, "?target=deploy/web")[1]) == [
+        "default/web-12", "default/web-13", "default/web-14"]
+
+    # A pod named twice is a bad edit: logged with its line, and the last good state stays.
+    bad = mesh_yaml() + PODS + "  - {name: web-12, addr: 198.18.0.99}\n"
+    line = len(bad.splitlines())
+    mesh.write(bad)
+    d.wait_metric("destination_reload_total", 1, result="error")
+    expected = f"{mesh.path}:{line}: pods/4/name: is the same pod as pods/0 (in namespace default)"
+    wait_until(lambda: any(expected in m for m in d.error_logs()),
+               message=f"an error log naming {expected}")
+    assert len(pods_of(d)[1]["pods"]) == 5
+
+    # Without pods: none, and no target is then an empty answer, not a 404.
+    mesh.write(mesh_yaml())
+    wait_until(lambda: pods_of(d) == (200, {"pods": []}), timeout=EDIT_DEADLINE * 5,
+               message="no pods after the edit")
+    assert pods_of(d, "?target=deploy/web")[0] == 404

@@ -175,6 +175,72 @@ def test_endpointslice_changes_reach_an_open_stream(destination, cluster):
         s.close()
 
 
+# ---------------------------------------------------------------- pods (GET /v1/pods)
+
+def pods_of(destination, query=""):
+    status, body = destination.get("/v1/pods" + query)
+    return status, json.loads(body)
+
+
+def pod_names(answer):
+    return [f"{p['namespace']}/{p['name']}" for p in answer["pods"]]
+
+
+def test_pods_are_the_meshed_pods_with_their_owners(destination, cluster):
+    status, answer = pods_of(destination)
+    assert status == 200
+    # The unmeshed web replica (no lmesh.io/control-plane-ns label) is not one of them.
+    assert answer == {"pods": [
+        {"name": "db-0", "namespace": "default", "workload": "statefulset/db",
+         "service_account": "default",
+         "identity": "default.default.serviceaccount.identity.lmesh.cluster.local",
+         "addr": "10.244.3.4", "admin": "10.244.3.4:4191", "services": [DB]},
+        {"name": "web-7d9c8b6f5-x2x7q", "namespace": "default", "workload": "deploy/web",
+         "service_account": "web", "identity": WEB_ID, "addr": "10.244.1.5",
+         "admin": "10.244.1.5:4191",
+         "services": [WEB, "web.default.svc.cluster.local:9090"]},  # every port of web
+    ]}
+    assert pod_names(pods_of(destination, "?target=deploy/web")[1]) == [
+        "default/web-7d9c8b6f5-x2x7q"]
+    # svc/NAME by the Service's fully qualified name in the namespace, any port.
+    assert pod_names(pods_of(destination, "?target=svc/db")[1]) == ["default/db-0"]
+    assert pods_of(destination, "?target=svc/db&namespace=kube-system")[0] == 404
+    assert pods_of(destination, "?target=deploy/db") == (
+        404, {"error": "no match", "detail": "no pods for deploy/db in namespace default"})
+    assert destination.metric("destination_pods") == 2
+
+
+def test_pod_events_reach_the_pods_known(destination, cluster):
+    pod = fixture_item("pods", "web-7d9c8b6f5-x2x7q")
+    # A pod of its own (no owner) arrives, in another namespace, without an IP yet.
+    lone = copy.deepcopy(pod)
+    lone["metadata"].update(name="debug", namespace="tools")
+    del lone["metadata"]["ownerReferences"]
+    del lone["metadata"]["labels"]["pod-template-hash"]
+    del lone["status"]["podIP"]
+    cluster.push("pods", "ADDED", lone)
+    wait_until(lambda: pods_of(destination, "?target=ns/tools")[0] == 200,
+               message="the new pod in /v1/pods")
+    [debug] = pods_of(destination, "?target=ns/tools")[1]["pods"]
+    assert (debug["workload"], debug["addr"], debug["admin"]) == ("pod/debug", "", "")
+    assert debug["identity"] == "web.tools.serviceaccount.identity.lmesh.cluster.local"
+    # It gets its IP: a status update that changes no Service, but the pod's record.
+    lone["status"]["podIP"] = "10.244.9.9"
+    cluster.push("pods", "MODIFIED", lone)
+    wait_until(lambda: pods_of(destination, "?target=pod/debug&namespace=tools")[1]
+               ["pods"][0]["admin"] == "10.244.9.9:4191", message="the new IP")
+    # A web replica moves; one is deleted; one stops being meshed.
+    pod["status"]["podIP"] = "10.244.1.55"
+    cluster.push("pods", "MODIFIED", pod)
+    cluster.push("pods", "DELETED", lone)
+    db = fixture_item("pods", "db-0")
+    del db["metadata"]["labels"]["lmesh.io/control-plane-ns"]
+    cluster.push("pods", "MODIFIED", db)
+    wait_until(lambda: [(p["name"], p["addr"]) for p in pods_of(destination)[1]["pods"]] == [
+        ("web-7d9c8b6f5-x2x7q", "10.244.1.55")], message="the pods after the events")
+    assert pods_of(destination, "?target=ns/tools")[0] == 404
+
+
 def test_serviceprofile_reaches_an_open_profile_stream(destination, cluster):
     s = open_stream(destination, f"/v1/profile?authority={DB}")
     try:

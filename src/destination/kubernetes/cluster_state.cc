@@ -19,7 +19,7 @@ std::string name_of(const nlohmann::json& object) {
 
 template <class T>
 Outcome refused(const nlohmann::json& object, const Parsed<T>& failed) {
-  return Outcome{{}, Rejection{name_of(object), failed.error()}};
+  return Outcome{{}, Rejection{name_of(object), failed.error()}, {}};
 }
 
 }  // namespace
@@ -54,13 +54,13 @@ ClusterState::Outcome ClusterState::apply_service(EventType type, const nlohmann
     auto meta = parse_meta(object);
     if (!meta) return refused(object, meta);
     services_.erase(meta->key());
-    return {{meta->key()}, {}};
+    return {{meta->key()}, {}, {}};
   }
   auto service = parse_service(object);
   if (!service) return refused(object, service);
   std::string key = service->meta.key();
   services_.insert_or_assign(key, std::move(*service));
-  return {{key}, {}};
+  return {{key}, {}, {}};
 }
 
 ClusterState::Outcome ClusterState::apply_slice(EventType type, const nlohmann::json& object) {
@@ -109,12 +109,17 @@ ClusterState::Outcome ClusterState::apply_pod(EventType type, const nlohmann::js
   bool had = it != pods_.end();
   if (had && fresh && it->second == *fresh) return {};  // a status update: nothing we use
   if (!had && !fresh) return {};
+  Outcome out;
+  ObjectMeta changed = fresh ? fresh->meta : it->second.meta;
+  out.pod = ObjectMeta{std::move(changed.ns), std::move(changed.name), {}};
+  // Its IP or owner alone changes its record, not its endpoints' identities.
+  bool identity_changed = !had || !fresh || !it->second.same_identity(*fresh);
   if (fresh) {
     pods_.insert_or_assign(key, std::move(*fresh));
   } else {
     pods_.erase(it);
   }
-  Outcome out;
+  if (!identity_changed) return out;
   if (auto s = services_of_pod_.find(key); s != services_of_pod_.end()) {
     for (const auto& [service, _] : s->second) out.affected.push_back(service);
   }
@@ -127,7 +132,7 @@ ClusterState::Outcome ClusterState::apply_profile(EventType type, const nlohmann
   std::optional<std::string> target = profile_target(*meta, cluster_domain_);
   // Named for no Service of its namespace: it can apply to nothing, so it is not kept.
   if (!target) return {};
-  Outcome out{{*target}, {}};
+  Outcome out{{*target}, {}, {}};
   if (type == EventType::kDeleted) {
     profiles_.erase(*target);
     return out;
@@ -203,6 +208,19 @@ std::map<std::string, std::vector<ServiceSpec>> ClusterState::all_specs() const 
                     [&taken](const std::string& a) { return !taken.insert(a).second; });
     }
   }
+  return out;
+}
+
+std::optional<PodSpec> ClusterState::pod_spec_of(const std::string& pod) const {
+  auto it = pods_.find(pod);
+  if (it == pods_.end()) return std::nullopt;
+  return pod_spec(it->second);
+}
+
+std::vector<PodSpec> ClusterState::pod_specs() const {
+  std::vector<PodSpec> out;
+  out.reserve(pods_.size());
+  for (const auto& [_, pod] : pods_) out.push_back(pod_spec(pod));
   return out;
 }
 

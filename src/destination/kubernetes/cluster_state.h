@@ -7,6 +7,7 @@
 //   a Pod event              -> the Services whose slices point at the pod (targetRef), and
 //                               only when what identity needs (meshed, serviceAccount) changed:
 //                               most Pod events are status updates and change nothing here
+//                               (the pod's own record, for GET /v1/pods, follows its IP too)
 //   a ServiceProfile event   -> the Service its name names (<svc>.<ns>.svc.<cluster-domain>)
 // No I/O: the backend feeds it and hands the affected Services' specs to the Store.
 #pragma once
@@ -22,6 +23,7 @@
 
 #include "destination/kubernetes/api_messages.h"
 #include "destination/kubernetes/objects.h"
+#include "destination/pod_spec.h"
 #include "destination/service_spec.h"
 
 namespace lmesh::destination::kubernetes {
@@ -44,6 +46,8 @@ class ClusterState {
     // The object was refused. A ServiceProfile with a bad spec is refused *and* applied: its
     // Service is served without a profile rather than with one nobody wrote.
     std::optional<Rejection> rejected;
+    // A pod whose GET /v1/pods record changed (pod_spec_of() gives the new one, or none).
+    std::optional<ObjectMeta> pod;
   };
 
   // One ADDED, MODIFIED or DELETED object of `kind`. A refused object changes nothing (the last
@@ -58,6 +62,11 @@ class ClusterState {
   // two Services would claim stays with the first, by namespace/name order, so one conflict (a
   // cluster IP reused while events are in flight) cannot make the store refuse the whole state.
   std::map<std::string, std::vector<ServiceSpec>> all_specs() const;
+
+  // The meshed pod "ns/name" as GET /v1/pods gives it; nullopt when it is not known.
+  std::optional<PodSpec> pod_spec_of(const std::string& pod) const;
+  // Every meshed pod, for Store::replace_all.
+  std::vector<PodSpec> pod_specs() const;
 
   size_t size(Kind kind) const;
 

@@ -103,7 +103,15 @@ void KubernetesBackend::on_event(Kind kind, WatchEvent event) {
     metrics_.kubernetes_event(to_string(kind), true);
   }
   // Before the first complete state there is nothing to update: publish_all() will see it.
-  if (synced_) publish(outcome.affected);
+  if (!synced_) return;
+  publish(outcome.affected);
+  if (outcome.pod) {
+    if (auto pod = state_.pod_spec_of(outcome.pod->key())) {
+      store_.set_pod(std::move(*pod));
+    } else {
+      store_.remove_pod(outcome.pod->ns, outcome.pod->name);
+    }
+  }
 }
 
 void KubernetesBackend::on_malformed(Kind kind, const discovery::FieldError& why,
@@ -135,7 +143,7 @@ void KubernetesBackend::publish_all() {
     }
   }
   all.clear();
-  if (auto ok = store_.replace_all(std::move(specs)); !ok) {
+  if (auto ok = store_.replace_all(std::move(specs), state_.pod_specs()); !ok) {
     // all_specs() gives every name to one service only: a bug if this happens.
     spdlog::error("kubernetes state refused by the store: {}", ok.error().describe());
   }

@@ -6,7 +6,9 @@
 //     /ready answers 503 until then, while the API already listens;
 //   - afterwards, each event recomputes only the Services it touches (set_service /
 //     remove_service per port); the Store diffs, so a follower hears only real changes;
-//   - a re-list (after a 410) replaces that kind and the whole state again, diffed.
+//   - a re-list (after a 410) replaces that kind and the whole state again, diffed;
+//   - the meshed Pods are also the Store's pods (GET /v1/pods): with the whole state, then
+//     set_pod / remove_pod per Pod event that changes a pod's record.
 // A malformed event or object is logged with its kind and reason, counted in
 // destination_kubernetes_events_total{kind,result="rejected"}, and skipped: the watch goes on.
 #pragma once

@@ -5,6 +5,7 @@
 #include "common/discovery/json_fields.h"
 #include "common/net/socket_address.h"
 #include "destination/authority.h"
+#include "destination/kubernetes/pod_owner.h"
 
 namespace lmesh::destination::kubernetes {
 namespace {
@@ -168,6 +169,28 @@ Parsed<std::optional<SliceEndpoint>> parse_slice_endpoint(const json& e, const s
   return out;
 }
 
+// metadata.ownerReferences: the controller, else the first owner.
+Parsed<PodOwner> parse_owner(const json& meta) {
+  auto owners = optional_array(meta, "/metadata", "ownerReferences");
+  if (!owners) return pass(owners);
+  PodOwner out;
+  if (*owners == nullptr) return out;
+  for (size_t i = 0; i < (*owners)->size(); ++i) {
+    const json& o = (**owners)[i];
+    std::string at = child("/metadata/ownerReferences", i);
+    if (!o.is_object()) return bad(at, "must be an object");
+    auto kind = optional_string(o, at, "kind");
+    if (!kind) return pass(kind);
+    auto name = optional_string(o, at, "name");
+    if (!name) return pass(name);
+    const json* controller = present(o, "controller");
+    bool controls = controller != nullptr && controller->is_boolean() && controller->get<bool>();
+    if (i == 0 || controls) out = {std::move(*kind), std::move(*name)};
+    if (controls) break;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string_view to_string(Kind kind) {
@@ -282,6 +305,19 @@ Parsed<PodInfo> parse_pod(const json& object) {
     out.service_account = std::move(*sa);
   }
   if (out.service_account.empty()) out.service_account = "default";
+  auto status = optional_object(object, "", "status");
+  if (!status) return pass(status);
+  if (*status != nullptr) {
+    auto ip = optional_string(**status, "/status", "podIP");
+    if (!ip) return pass(ip);
+    if (!ip->empty() && !is_ip(*ip)) return bad("/status/podIP", "must be an IP address");
+    out.ip = std::move(*ip);
+  }
+  auto owner = parse_owner(*fields::find(object, "metadata"));
+  if (!owner) return pass(owner);
+  auto hash = meta_entry(object, "labels", kPodTemplateHashLabel);
+  if (!hash) return pass(hash);
+  out.workload = workload_of(*owner, out.meta.name, *hash);
   return out;
 }
 

@@ -100,8 +100,16 @@ struct PodInfo {
   ObjectMeta meta;
   bool meshed = false;
   std::string service_account;  // spec.serviceAccountName, "default" when unset
-  bool operator==(const PodInfo& o) const {
+  // For GET /v1/pods only (pod_owner.h, translate.h pod_spec()):
+  std::string ip;        // status.podIP; empty until the pod has one
+  std::string workload;  // "deploy/web", "statefulset/db", "pod/<name>"
+
+  // What endpoints' identities are made of: only a change of it touches any Service.
+  bool same_identity(const PodInfo& o) const {
     return meshed == o.meshed && service_account == o.service_account;
+  }
+  bool operator==(const PodInfo& o) const {
+    return same_identity(o) && ip == o.ip && workload == o.workload;
   }
 };
 

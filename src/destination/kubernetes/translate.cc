@@ -61,6 +61,22 @@ ServiceSpec translate_port(const ServiceView& view, const ServicePort& port,
 
 }  // namespace
 
+PodSpec pod_spec(const PodInfo& pod) {
+  PodSpec out;
+  out.name = pod.meta.name;
+  out.ns = pod.meta.ns;
+  out.workload = pod.workload;
+  out.service_account = pod.service_account;
+  if (pod.meshed) {
+    out.identity = tls::ServiceAccountIdentity{pod.meta.ns, pod.service_account}.dns_name();
+  }
+  if (auto ip = canonical_ip(pod.ip)) {
+    out.addr = *ip;
+    out.admin = admin_address(*ip);
+  }
+  return out;
+}
+
 std::string service_fqdn(std::string_view name, std::string_view ns,
                          std::string_view cluster_domain) {
   std::string out;

@@ -25,6 +25,7 @@
 
 #include "common/discovery/endpoint.h"
 #include "destination/kubernetes/objects.h"
+#include "destination/pod_spec.h"
 #include "destination/service_spec.h"
 
 namespace lmesh::destination::kubernetes {
@@ -41,6 +42,10 @@ using FindPod = std::function<const PodInfo*(const std::string& ns, const std::s
 
 std::vector<ServiceSpec> translate_service(const ServiceView& view, const FindPod& find_pod,
                                            std::string_view cluster_domain);
+
+// A meshed pod as GET /v1/pods gives it: its identity as its endpoints carry it, its proxy's
+// admin port at <podIP>:4191 (none while it has no IP).
+PodSpec pod_spec(const PodInfo& pod);
 
 // "<name>.<ns>.svc.<cluster-domain>"
 std::string service_fqdn(std::string_view name, std::string_view ns,

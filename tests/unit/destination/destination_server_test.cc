@@ -191,6 +191,75 @@ TEST_CASE("closing the server ends every stream and empties the store's follower
   stop_and_close(w);
 }
 
+TEST_CASE("GET /v1/pods: matches, 400 and 404, counted", "[destination][server][pods]") {
+  event::Worker w(0);
+  {
+    DestinationMetrics metrics;
+    Store store(metrics);
+    discovery::Endpoint e = ep("198.18.0.12:8080");
+    e.labels = {{"pod", "web-1"}};
+    PodSpec web1{"web-1",
+                 "default",
+                 "deploy/web",
+                 "web",
+                 "web.default.serviceaccount.identity.lmesh.cluster.local",
+                 "198.18.0.12",
+                 "198.18.0.12:4191"};
+    PodSpec db0{"db-0", "prod", "statefulset/db", "default", "", "198.18.0.20", "198.18.0.20:4191"};
+    REQUIRE(store.replace_all({web({e})}, {web1, db0}).has_value());
+    DestinationServer server(w, store, metrics, "example.org");
+    auto bound = server.listen(*net::SocketAddress::parse("127.0.0.1:0"));
+    REQUIRE(bound.has_value());
+    {
+      api::Client client(w, *bound, options(api::ClientProtocol::kHttp1));
+      std::map<std::string, Result<api::ClientResponse>> got;
+      std::vector<std::unique_ptr<api::Call>> calls;
+      for (std::string target :
+           {"/v1/pods", "/v1/pods?target=deploy/web", "/v1/pods?target=svc/web&namespace=default",
+            "/v1/pods?target=ns/prod", "/v1/pods?target=deploy/nope&namespace=prod",
+            "/v1/pods?target=rs/web", "/v1/pods?target=deploy&namespace=BAD"}) {
+        calls.push_back(client.request(
+            "GET", target, "", [&got, target](auto r) { got.emplace(target, std::move(r)); }));
+      }
+      REQUIRE(run_until(w, [&] { return got.size() == calls.size(); }));
+      auto status = [&](const std::string& t) { return got.at(t).value().status; };
+      auto body = [&](const std::string& t) { return json::parse(got.at(t).value().body); };
+      auto names = [&](const std::string& t) {
+        std::vector<std::string> out;
+        json answer = body(t);  // kept: a range-for over a temporary's member would dangle
+        for (const json& p : answer["pods"]) out.push_back(p["name"]);
+        return out;
+      };
+      using V = std::vector<std::string>;
+      CHECK(status("/v1/pods") == 200);
+      CHECK(names("/v1/pods") == V{"web-1", "db-0"});  // by namespace, then name
+      CHECK(body("/v1/pods?target=deploy/web") ==
+            json::parse(
+                R"({"pods":[{"name":"web-1","namespace":"default","workload":"deploy/web",)"
+                R"("service_account":"web","identity":"web.default.serviceaccount.)"
+                R"(identity.lmesh.cluster.local","addr":"198.18.0.12","admin":)"
+                R"("198.18.0.12:4191","services":["web.default.svc.cluster.local:8080"]}]})"));
+      // The configured cluster domain: web.default.svc.cluster.local is not web's here.
+      CHECK(status("/v1/pods?target=svc/web&namespace=default") == 404);
+      CHECK(names("/v1/pods?target=ns/prod") == V{"db-0"});
+      CHECK(status("/v1/pods?target=deploy/nope&namespace=prod") == 404);
+      CHECK(body("/v1/pods?target=deploy/nope&namespace=prod") ==
+            json{{"error", "no match"}, {"detail", "no pods for deploy/nope in namespace prod"}});
+      CHECK(status("/v1/pods?target=rs/web") == 400);
+      CHECK(body("/v1/pods?target=rs/web")["error"] == "bad target");
+      CHECK(status("/v1/pods?target=deploy&namespace=BAD") == 400);
+      std::string text = metrics.render();
+      CHECK(text.find("destination_pods_requests_total{code=\"200\"} 3") != std::string::npos);
+      CHECK(text.find("destination_pods_requests_total{code=\"404\"} 2") != std::string::npos);
+      CHECK(text.find("destination_pods_requests_total{code=\"400\"} 2") != std::string::npos);
+      CHECK(text.find("destination_pods 2") != std::string::npos);
+    }
+    server.close();
+    REQUIRE(run_until(w, [&] { return server.connection_count() == 0; }));
+  }
+  stop_and_close(w);
+}
+
 // ---------------------------------------------------------------- configuration
 
 const char* no_env(const char*) {

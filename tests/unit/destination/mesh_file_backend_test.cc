@@ -155,5 +155,37 @@ TEST_CASE("a missing or bad file refuses to start", "[destination][file-backend]
   stop_and_close(w);
 }
 
+TEST_CASE("the mesh file's pods are loaded and reloaded", "[destination][file-backend][pods]") {
+  TempDir d;
+  auto file = [](const std::string& addr) {
+    return mesh("1.1.1.1:80") + "pods:\n  - {name: web-1, addr: " + addr + "}\n";
+  };
+  d.replace(file("198.18.0.1"));
+  event::Worker w(0);
+  {
+    DestinationMetrics metrics;
+    Store store(metrics);
+    MeshFileBackend backend(w, store, metrics, d.path, 20ms);
+    REQUIRE(backend.start().has_value());
+    auto admin = [&] {
+      auto it = store.pods().find({"default", "web-1"});
+      return it == store.pods().end() ? std::string("none") : it->second.admin;
+    };
+    CHECK(admin() == "198.18.0.1:4191");
+    d.replace(file("198.18.0.2"));
+    REQUIRE(run_until(
+        w, [&] { return admin() == "198.18.0.2:4191"; }, 5s));
+    // A bad pod is a bad file: the last good state stays.
+    d.replace(file("198.18.0.3:80"));
+    REQUIRE(run_until(
+        w, [&] { return reloads(metrics, "error") == 1; }, 5s));
+    CHECK(admin() == "198.18.0.2:4191");
+    d.replace(mesh("1.1.1.1:80"));  // no pods: none
+    REQUIRE(run_until(
+        w, [&] { return admin() == "none"; }, 5s));
+  }
+  stop_and_close(w);
+}
+
 }  // namespace
 }  // namespace lmesh::destination

@@ -14,7 +14,7 @@ std::vector<ServiceSpec> parse_ok(const std::string& text) {
   auto r = parse_mesh_file(text, "mesh.yaml");
   INFO((r ? std::string() : r.error().describe()));
   REQUIRE(r.has_value());
-  return std::move(*r);
+  return std::move(r->services);
 }
 
 std::string parse_error(const std::string& text) {

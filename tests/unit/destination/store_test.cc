@@ -348,5 +348,59 @@ TEST_CASE("many followers of many services", "[destination][store]") {
   CHECK(f.subscribers(StreamKind::kResolve) == 1000);
 }
 
+PodSpec pod_named(std::string ns, std::string name, std::string addr = "198.18.0.1") {
+  PodSpec p;
+  p.name = std::move(name);
+  p.ns = std::move(ns);
+  p.workload = default_workload(p.name);
+  p.addr = std::move(addr);
+  p.admin = admin_address(p.addr);
+  return p;
+}
+
+int64_t pods_gauge(DestinationMetrics& m) {
+  std::string text = m.render();
+  size_t at = text.find("\ndestination_pods ");
+  REQUIRE(at != std::string::npos);
+  return std::stoll(text.substr(at + 18));
+}
+
+TEST_CASE("pods: replaced with the services, set and removed one by one",
+          "[destination][store][pods]") {
+  Fixture f;
+  f.set(service("web:80", {ep("1.1.1.1:80")}));
+  auto ok =
+      f.store.replace_all({service("web:80", {ep("1.1.1.2:80")})},
+                          {pod_named("b", "x-1"), pod_named("a", "y-1"), pod_named("a", "x-1")});
+  REQUIRE(ok.has_value());
+  std::vector<std::string> keys;
+  for (const auto& [key, pod] : f.store.pods()) keys.push_back(key.first + "/" + key.second);
+  CHECK(keys == std::vector<std::string>{"a/x-1", "a/y-1", "b/x-1"});
+  CHECK(pods_gauge(f.metrics) == 3);
+  CHECK(f.store.services().size() == 1);
+
+  // A pod named twice in a namespace refuses the whole state: services and pods stay.
+  auto bad = f.store.replace_all({}, {pod_named("a", "z-1"), pod_named("a", "z-1")});
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().message() == "pod z-1 is given twice in namespace a");
+  CHECK(f.store.pods().size() == 3);
+  CHECK(f.store.service_count() == 1);
+  // So does a bad service, before any pod is touched.
+  REQUIRE_FALSE(f.store.replace_all({service("web", {})}, {}).has_value());
+  CHECK(f.store.pods().size() == 3);
+
+  f.store.set_pod(pod_named("a", "x-1", "198.18.0.9"));
+  CHECK(f.store.pods().at({"a", "x-1"}).admin == "198.18.0.9:4191");
+  CHECK(f.store.remove_pod("b", "x-1"));
+  CHECK_FALSE(f.store.remove_pod("b", "x-1"));
+  CHECK(pods_gauge(f.metrics) == 2);
+  // Services alone (replace_all without pods) leave the pods as they are.
+  f.replace({});
+  CHECK(f.store.pods().size() == 2);
+  REQUIRE(f.store.replace_all({}, {}).has_value());
+  CHECK(f.store.pods().empty());
+  CHECK(pods_gauge(f.metrics) == 0);
+}
+
 }  // namespace
 }  // namespace lmesh::destination
