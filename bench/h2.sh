@@ -27,9 +27,8 @@ while (($#)); do
   shift
 done
 
-log() { printf '[bench-h2 %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-warn() { printf '[bench-h2 %s] WARNING: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { printf '[bench-h2] error: %s\n' "$*" >&2; exit 1; }
+NAME=bench-h2
+source "$ROOT/bench/lib.sh"
 
 for tool in h2load haproxy nginx taskset chrt; do
   command -v "$tool" >/dev/null || die "$tool is missing: run bench/setup.sh"
@@ -37,45 +36,6 @@ done
 [[ -n $LMESH ]] || LMESH=$("$PY" "$TOOL" findbin "$ROOT" src/proxy/lmesh-proxy) ||
   die "no optimized lmesh-proxy build found (meson setup build && ninja -C build)"
 
-NCPU=$(nproc)
-LOAD_CPU=0 PROXY_CPU=$((NCPU > 1 ? 1 : 0))
-RT=(chrt -f 50)
-"${RT[@]}" true 2>/dev/null || { warn "chrt refused: running without real-time priority"; RT=(); }
-
-WORK=$(mktemp -d /tmp/lmesh-bench-h2.XXXXXX)
-RAW="$WORK/raw.jsonl"
-CHILDREN=()
-cleanup() {
-  for pid in "${CHILDREN[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if ((KEEP)); then log "kept $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-start() {  # start CPU CMD...: background, pinned; sets PID
-  local cpu=$1; shift
-  "${RT[@]}" taskset -c "$cpu" "$@" >"$WORK/$(basename "$1").$RANDOM.log" 2>&1 &
-  PID=$!
-  CHILDREN+=("$PID")
-}
-stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
-wait_port() {  # wait_port PORT: until something listens (10 s)
-  for _ in $(seq 200); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
-tree() { echo "$1"; pgrep -P "$1" || true; }
-cpu_ticks() {
-  local sum=0 pid
-  for pid in $(tree "$1"); do
-    [[ -r /proc/$pid/stat ]] || continue
-    sum=$((sum + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
-  done
-  echo "$sum"
-}
 hwm_kib() {
   local sum=0 pid
   for pid in $(tree "$1"); do

@@ -33,9 +33,8 @@ while (($#)); do
   shift
 done
 
-log() { printf '[bench-mtls %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-warn() { printf '[bench-mtls %s] WARNING: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { printf '[bench-mtls] error: %s\n' "$*" >&2; exit 1; }
+NAME=bench-mtls
+source "$ROOT/bench/lib.sh"
 
 for tool in h2load haproxy nginx taskset chrt openssl curl; do
   command -v "$tool" >/dev/null || die "$tool is missing: run bench/setup.sh"
@@ -45,58 +44,12 @@ LMESH=$(find_bin src/proxy/lmesh-proxy)
 IDENTITY=$(find_bin src/identity/lmesh-identity)
 CLI=$(find_bin src/cli/lmesh)
 
-NCPU=$(nproc)
-LOAD_CPU=0 PROXY_CPU=$((NCPU > 1 ? 1 : 0))
-RT=(chrt -f 50)
-"${RT[@]}" true 2>/dev/null || { warn "chrt refused: running without real-time priority"; RT=(); }
-
-WORK=$(mktemp -d /tmp/lmesh-bench-mtls.XXXXXX)
-RAW="$WORK/raw.jsonl"
-CHILDREN=()
-cleanup() {
-  for pid in "${CHILDREN[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if ((KEEP)); then log "kept $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-start() {  # start CPU CMD...: background, pinned; sets PID
-  local cpu=$1; shift
-  "${RT[@]}" taskset -c "$cpu" "$@" >"$WORK/$(basename "$1").$RANDOM.log" 2>&1 &
-  PID=$!
-  CHILDREN+=("$PID")
-}
-stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
-wait_port() {
-  for _ in $(seq 200); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
 wait_ready() {  # wait_ready ADMIN_PORT: the proxy holds a certificate
   for _ in $(seq 200); do
     [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/ready") == 200 ]] && return 0
     sleep 0.05
   done
   return 1
-}
-tree() { echo "$1"; pgrep -P "$1" || true; }
-cpu_ticks() {
-  local sum=0 pid
-  for pid in $(tree "$1"); do
-    [[ -r /proc/$pid/stat ]] || continue
-    sum=$((sum + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
-  done
-  echo "$sum"
-}
-mem_kib() {  # mem_kib PID FIELD: a /proc/PID/smaps_rollup field (Rss, Pss, Pss_Anon) summed
-  local sum=0 pid
-  for pid in $(tree "$1"); do
-    sum=$((sum + $(awk -v f="$2:" '$1 == f { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null || echo 0)))
-  done
-  echo "$sum"
 }
 emit() { printf '%s\n' "$1" >>"$RAW"; }
 

@@ -9,14 +9,15 @@
 # Measured: requests/s at saturation (64 HTTP/1.1 connections) and the proxy's CPU-seconds
 # per 100k requests; the report gives each as a ratio to `lmesh` and to HAProxy.
 #
-#   bench/tap.sh [--quick] [--reps N] [--duration S] [--baseline PATH] [--json OUT] [--keep]
+#   bench/tap.sh [--quick] [--reps N] [--duration S] [--proxy PATH] [--baseline PATH]
+#                [--json OUT] [--keep]
 {
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PY=/usr/bin/python3
 TOOL="$ROOT/bench/tools/benchtool.py"
-REPS=3 LOAD_S=10 JSON_OUT="$ROOT/bench/results/tap-latest.json" KEEP=0 BASELINE=""
+REPS=3 LOAD_S=10 JSON_OUT="$ROOT/bench/results/tap-latest.json" KEEP=0 BASELINE="" LMESH=""
 ARGS="$*"
 while (($#)); do
   case $1 in
@@ -24,56 +25,25 @@ while (($#)); do
     --reps) REPS=$2; shift ;;
     --duration) LOAD_S=$2; shift ;;
     --baseline) BASELINE=$2; shift ;;
+    --proxy) LMESH=$2; shift ;;
     --json) JSON_OUT=$2; shift ;;
     --keep) KEEP=1 ;;
-    -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "tap.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
 done
 [[ $REPS =~ ^[1-9][0-9]*$ && $LOAD_S =~ ^[1-9][0-9]*$ ]] || { echo "tap.sh: bad --reps or --duration" >&2; exit 2; }
 
-log() { printf '[bench-tap %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-warn() { printf '[bench-tap %s] WARNING: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { printf '[bench-tap] error: %s\n' "$*" >&2; exit 1; }
+NAME=bench-tap
+source "$ROOT/bench/lib.sh"
 
 for tool in h2load haproxy nginx taskset curl; do
   command -v "$tool" >/dev/null || die "$tool is missing: run bench/setup.sh"
 done
-LMESH=$("$PY" "$TOOL" findbin "$ROOT" src/proxy/lmesh-proxy) || die "no optimized build of lmesh-proxy (meson setup build && ninja -C build)"
+[[ -n $LMESH ]] || LMESH=$("$PY" "$TOOL" findbin "$ROOT" src/proxy/lmesh-proxy) || die "no optimized build of lmesh-proxy (meson setup build && ninja -C build)"
 [[ -z $BASELINE || -x $BASELINE ]] || die "--baseline $BASELINE is not an executable"
 
-NCPU=$(nproc)
-LOAD_CPU=0 PROXY_CPU=$((NCPU > 1 ? 1 : 0))
-RT=(chrt -f 50)
-"${RT[@]}" true 2>/dev/null || { warn "chrt refused: running without real-time priority"; RT=(); }
-
-WORK=$(mktemp -d /tmp/lmesh-bench-tap.XXXXXX)
-RAW="$WORK/raw.jsonl"
-CHILDREN=()
-cleanup() {
-  for pid in "${CHILDREN[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if ((KEEP)); then log "kept $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-start() {  # start CPU CMD...: background, pinned; sets PID
-  local cpu=$1; shift
-  "${RT[@]}" taskset -c "$cpu" "$@" >"$WORK/$(basename "$1").$RANDOM.log" 2>&1 &
-  PID=$!
-  CHILDREN+=("$PID")
-}
-stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
-wait_port() {
-  for _ in $(seq 200); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 read -r UP PORT ADMIN _ <<<"$("$PY" "$TOOL" freeports 3)"
 BODY=$(printf 'x%.0s' $(seq 99))
@@ -141,17 +111,17 @@ start_config() {
 measure() {  # measure REP CONFIG
   local rep=$1 cfg=$2 before=0 after=0
   log "rep $rep: $cfg"
-  start_config "$cfg" || { warn "$cfg did not start"; [[ -n $PROXY ]] && stop "$PROXY"; return 0; }
+  start_config "$cfg" || { warn "$cfg did not start"; if [[ -n $PROXY ]]; then stop "$PROXY"; fi; return 0; }
   sleep 0.2
-  [[ -n $PROXY ]] && before=$(cpu_ticks "$PROXY")
+  if [[ -n $PROXY ]]; then before=$(cpu_ticks "$PROXY"); fi
   "${RT[@]}" taskset -c "$LOAD_CPU" h2load --h1 -c 64 -t 1 -D "$LOAD_S" --warm-up-time 1 \
     "http://127.0.0.1:$TARGET/" >"$WORK/load-$cfg-$rep.txt" 2>&1 || true
-  [[ -n $PROXY ]] && after=$(cpu_ticks "$PROXY")
+  if [[ -n $PROXY ]]; then after=$(cpu_ticks "$PROXY"); fi
   local dropped=0 events=0
   if [[ -n $TAP_PID ]]; then
     local m; m=$(curl -s "http://127.0.0.1:$ADMIN/metrics")
     events=$(awk '$1 == "tap_events_total" { print $2 }' <<<"$m")
-    dropped=$(awk '$1 == "tap_events_dropped_total" { print $2 }' <<<"$m")
+    dropped=$(awk '$1 ~ /^tap_events_dropped_total/ { n += $2 } END { print n + 0 }' <<<"$m")
     stop "$TAP_PID"
   fi
   printf '%s\n' "$("$PY" - "$rep" "$cfg" "$WORK/load-$cfg-$rep.txt" "$((after - before))" "$(getconf CLK_TCK)" "${events:-0}" "${dropped:-0}" <<'EOF'
@@ -167,7 +137,7 @@ print(json.dumps({"rep": int(rep), "config": cfg, "requests": ok, "failed": fail
                   "tap_dropped": float(dropped)}))
 EOF
 )" >>"$RAW"
-  [[ -n $PROXY ]] && stop "$PROXY"
+  if [[ -n $PROXY ]]; then stop "$PROXY"; fi
 }
 
 start "$LOAD_CPU" nginx -c "$WORK/up/nginx.conf" -p "$WORK/up" -g 'daemon off;'

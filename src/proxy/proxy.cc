@@ -40,7 +40,7 @@ Result<void> Proxy::start() {
     spdlog::info("listening listener={} addr={} workers={}", to_string(d), address.to_string(),
                  proxy_workers_.size());
   }
-  taps_ = std::make_unique<TapHub>(control_,
+  taps_ = std::make_unique<TapHub>(control_, proxy_workers_.size(),
                                    [this](std::shared_ptr<const WorkerTaps::Subscribers> open) {
                                      for (auto& pw : proxy_workers_) {
                                        ProxyWorker* p = pw.get();

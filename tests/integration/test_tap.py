@@ -259,7 +259,8 @@ def test_the_rate_limit_drops_and_reports_what_it_dropped(proxy, taps):
     tapped = len(tap.of_kind("request_init"))
     assert 1 <= tapped <= 4, f"{tapped} tapped at max_rps=2"
     assert tap.dropped() == total - tapped
-    assert proxy.metric("tap_events_dropped_total") == total - tapped
+    assert proxy.metric("tap_events_dropped_total", reason="rate_limited") == total - tapped
+    assert tap.of_kind("dropped")[-1]["rate_limited"] >= 1
 
 
 def test_a_slow_reader_never_slows_traffic(proxy, taps):
@@ -275,8 +276,9 @@ def test_a_slow_reader_never_slows_traffic(proxy, taps):
             assert resp.status in (200, 404)
     elapsed = time.monotonic() - started
     assert elapsed < 30, f"{total} requests took {elapsed:.1f}s with a stuck tap"
-    wait_until(lambda: proxy.metric("tap_events_dropped_total") > 0, 5,
+    wait_until(lambda: proxy.metric("tap_events_dropped_total", reason="slow_reader") > 0, 5,
                message="events dropped for the stuck reader")
+    assert proxy.metric("tap_events_dropped_total", reason="rate_limited") == 0
     # The stream is still alive: reading it now shows what arrived and a dropped report.
     tap.start()
     wait_until(lambda: tap.dropped() > 0, 10, message="a dropped report in the stream")

@@ -25,8 +25,9 @@ void add_family(metrics::Snapshot& snapshot, std::string name, std::string help,
 
 }  // namespace
 
-TapHub::TapHub(event::Worker& control, Publish publish, TapLimits limits)
+TapHub::TapHub(event::Worker& control, size_t workers, Publish publish, TapLimits limits)
     : control_(control),
+      workers_(workers),
       publish_(std::move(publish)),
       limits_(limits),
       stats_(std::make_shared<TapStats>()),
@@ -47,8 +48,8 @@ void TapHub::open(const api::Request& request, std::shared_ptr<api::Response> re
     response->error(400, "bad filter", filter.error().message());
     return;
   }
-  auto subscription =
-      std::make_shared<TapSubscription>(control_, std::move(*filter), response, stats_, limits_);
+  auto subscription = std::make_shared<TapSubscription>(control_, workers_, std::move(*filter),
+                                                        response, stats_, limits_);
   response->begin_json_stream();
   std::weak_ptr<TapHub*> hub = self_;
   TapSubscription* key = subscription.get();
@@ -57,6 +58,13 @@ void TapHub::open(const api::Request& request, std::shared_ptr<api::Response> re
   });
   open_.push_back(std::move(subscription));
   ++stats_->opened;
+  if (report_timer_ == nullptr) {
+    report_timer_ = std::make_unique<event::Timer>(control_.loop(), [this] {
+      for (const auto& s : open_) s->flush();
+      report_every_second();
+    });
+    report_every_second();
+  }
   spdlog::info("tap opened by {} ({} open)", request.peer.to_string(), open_.size());
   publish();
 }
@@ -66,15 +74,21 @@ void TapHub::remove(const TapSubscription* subscription) {
   if (it == open_.end()) return;
   (*it)->close();
   open_.erase(it);
+  if (open_.empty()) report_timer_.reset();
   spdlog::info("tap closed ({} open)", open_.size());
   publish();
 }
 
 void TapHub::close_all() {
+  report_timer_.reset();
   if (open_.empty()) return;
   auto closing = std::exchange(open_, {});
   for (auto& s : closing) s->close();
   publish();
+}
+
+void TapHub::report_every_second() {
+  report_timer_->arm(std::chrono::seconds(1));
 }
 
 void TapHub::publish() {
@@ -88,9 +102,19 @@ void TapHub::append_metrics(metrics::Snapshot& snapshot) const {
              static_cast<double>(stats_->opened.load()));
   add_family(snapshot, "tap_events_total", "Tap events written to subscribers",
              metrics::MetricType::kCounter, static_cast<double>(stats_->events.load()));
-  add_family(snapshot, "tap_events_dropped_total",
-             "Tap events subscribers missed (rate limit, full queue, slow reader)",
-             metrics::MetricType::kCounter, static_cast<double>(stats_->dropped.load()));
+  metrics::FamilySnapshot& dropped = snapshot.families.emplace_back();
+  dropped.name = "tap_events_dropped_total";
+  dropped.help =
+      "Tap events subscribers missed: requests over max_rps, a full queue, a slow reader";
+  dropped.type = metrics::MetricType::kCounter;
+  dropped.label_names = {"reason"};
+  // Sorted by label value, as snapshots keep their series.
+  for (auto [reason, count] : {std::pair{"queue_full", &stats_->queue_full},
+                               std::pair{"rate_limited", &stats_->rate_limited},
+                               std::pair{"slow_reader", &stats_->slow_reader}}) {
+    metrics::SeriesSnapshot& s = dropped.series.emplace_back(series(static_cast<double>(*count)));
+    s.label_values = {reason};
+  }
 }
 
 }  // namespace lmesh::proxy

@@ -8,6 +8,7 @@
 
 #include "common/api/request.h"
 #include "common/api/response.h"
+#include "common/event/timer.h"
 #include "common/event/worker.h"
 #include "common/metrics/snapshot.h"
 #include "proxy/tap/tap_subscription.h"
@@ -20,7 +21,8 @@ class TapHub {
   // `publish` hands the list of open taps to every worker (on their threads).
   using Publish = std::function<void(std::shared_ptr<const WorkerTaps::Subscribers>)>;
 
-  TapHub(event::Worker& control, Publish publish, TapLimits limits = {});
+  // `workers`: how many workers tap requests (each gets a share of a tap's max_rps).
+  TapHub(event::Worker& control, size_t workers, Publish publish, TapLimits limits = {});
   ~TapHub();
   TapHub(const TapHub&) = delete;
   TapHub& operator=(const TapHub&) = delete;
@@ -36,12 +38,17 @@ class TapHub {
  private:
   void remove(const TapSubscription* subscription);
   void publish();
+  // While taps are open: every second each is flushed, so that requests the rate limit
+  // turned away are reported even when nothing else is tapped.
+  void report_every_second();
 
   event::Worker& control_;
+  size_t workers_;
   Publish publish_;
   TapLimits limits_;
   std::shared_ptr<TapStats> stats_;
   std::vector<std::shared_ptr<TapSubscription>> open_;
+  std::unique_ptr<event::Timer> report_timer_;  // exists while taps are open
   // Stream close callbacks may run after this hub is gone (the admin server closes its
   // connections on later loop turns): they hold this weakly.
   std::shared_ptr<TapHub*> self_;

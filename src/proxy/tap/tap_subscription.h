@@ -3,8 +3,9 @@
 //
 // Workers never wait for a subscriber: an event that does not fit (the rate limit, a full
 // queue, a client that stopped reading) is dropped and counted, and the subscriber is told how
-// many it missed. The lock is held only to move a string in or out of the queue, and only
-// while a tap is open.
+// many it missed. The rate limit is split between the workers, each with a token bucket only
+// it touches, so a request the limit turns away costs no lock and no allocation; the lock is
+// held only to move a string in or out of the queue.
 #pragma once
 
 #include <atomic>
@@ -13,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "common/api/response.h"
 #include "common/event/worker.h"
@@ -23,8 +25,12 @@ namespace lmesh::proxy {
 // Counters shared by every subscription of one proxy, for /metrics.
 struct TapStats {
   std::atomic<uint64_t> opened{0};
-  std::atomic<uint64_t> events{0};   // lines written to subscribers
-  std::atomic<uint64_t> dropped{0};  // events subscribers missed
+  std::atomic<uint64_t> events{0};  // lines written to subscribers
+  // What subscribers missed, by why: requests over max_rps, events that found the queue full,
+  // events dropped because the subscriber had too much unread.
+  std::atomic<uint64_t> rate_limited{0};
+  std::atomic<uint64_t> queue_full{0};
+  std::atomic<uint64_t> slow_reader{0};
 };
 
 struct TapLimits {
@@ -36,14 +42,19 @@ struct TapLimits {
 
 class TapSubscription : public std::enable_shared_from_this<TapSubscription> {
  public:
-  TapSubscription(event::Worker& control, TapFilter filter, std::shared_ptr<api::Response> stream,
-                  std::shared_ptr<TapStats> stats, TapLimits limits = {});
+  // `workers`: how many threads tap (their indexes run from 0 to workers - 1).
+  TapSubscription(event::Worker& control, size_t workers, TapFilter filter,
+                  std::shared_ptr<api::Response> stream, std::shared_ptr<TapStats> stats,
+                  TapLimits limits = {});
 
   const TapFilter& filter() const { return filter_; }
 
-  // Any thread. Whether one more request may be tapped now: within max_rps and with room in
-  // the queue. A refusal is counted as one missed event.
-  bool admit(uint64_t now_ns);
+  // Worker `worker` only. Whether its share of max_rps has a request left now; a request
+  // turned away is counted (reported with the next flush).
+  bool has_budget(size_t worker, uint64_t now_ns);
+  // Any thread, after has_budget(): takes the request, unless the queue is too full for it
+  // (then it is counted as missed).
+  bool admit(size_t worker);
   // Any thread. Queues one event line for the subscriber (dropped and counted when full).
   void push(std::string line);
 
@@ -55,18 +66,25 @@ class TapSubscription : public std::enable_shared_from_this<TapSubscription> {
  private:
   void wake_locked(std::unique_lock<std::mutex>& lock);
 
+  // One per worker, on its own cache line: only that worker reads or writes the tokens.
+  struct alignas(64) Bucket {
+    double tokens = 0;
+    uint64_t refilled_ns = 0;
+    std::atomic<uint64_t> rate_limited{0};  // read and reset by flush()
+  };
+
   event::Worker& control_;
   const TapFilter filter_;
+  const double worker_rps_;
+  std::vector<Bucket> buckets_;
   std::shared_ptr<api::Response> stream_;  // control thread only
   std::shared_ptr<TapStats> stats_;
   const TapLimits limits_;
 
   std::mutex mu_;
-  double tokens_;
-  uint64_t refilled_ns_ = 0;
   std::deque<std::string> queue_;
   size_t queued_bytes_ = 0;
-  uint64_t missed_ = 0;
+  uint64_t queue_full_ = 0;
   bool wake_posted_ = false;
   bool closed_ = false;
 };

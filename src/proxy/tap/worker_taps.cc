@@ -40,8 +40,9 @@ TapRequestView view_of(const TapRequestStart& s) {
 std::unique_ptr<TapRequest> WorkerTaps::begin(const TapRequestStart& start) {
   std::vector<std::shared_ptr<TapSubscription>> candidates;
   TapRequestView view = view_of(start);
+  uint64_t now = uv_hrtime();
   for (const auto& s : *subscribers_) {
-    if (s->filter().may_match(view)) candidates.push_back(s);
+    if (s->filter().may_match(view) && s->has_budget(worker_index_, now)) candidates.push_back(s);
   }
   if (candidates.empty()) return nullptr;
   return std::make_unique<TapRequest>(next_id_++, worker_index_, std::move(candidates), start);
@@ -51,6 +52,7 @@ TapRequest::TapRequest(uint64_t id, size_t worker,
                        std::vector<std::shared_ptr<TapSubscription>> candidates,
                        const TapRequestStart& start)
     : id_(std::to_string(worker) + ":" + std::to_string(id)),
+      worker_(worker),
       candidates_(std::move(candidates)),
       direction_(start.direction),
       source_(start.source),
@@ -93,9 +95,8 @@ void TapRequest::emit_init() {
   TapRequestView view{direction_, authority_, path_,
                       method_,    &source_,   destination_ ? &*destination_ : nullptr,
                       client_id_, server_id_};
-  uint64_t now = uv_hrtime();
   for (auto& s : candidates_) {
-    if (s->filter().matches(view) && s->admit(now)) subscribers_.push_back(std::move(s));
+    if (s->filter().matches(view) && s->admit(worker_)) subscribers_.push_back(std::move(s));
   }
   candidates_.clear();
   if (subscribers_.empty()) return;

@@ -64,6 +64,7 @@ class TapRequest {
   void emit(std::string line);
 
   std::string id_;
+  size_t worker_;
   std::vector<std::shared_ptr<TapSubscription>> candidates_;
   std::vector<std::shared_ptr<TapSubscription>> subscribers_;
   Direction direction_;

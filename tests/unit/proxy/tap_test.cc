@@ -29,9 +29,16 @@ class RecordingResponse : public api::Response {
   bool open() const override { return !ended_; }
   size_t backlog() const override { return backlog_; }
 
+  // A send may carry a batch of lines.
   std::vector<nlohmann::json> events() const {
     std::vector<nlohmann::json> out;
-    for (const auto& l : lines_) out.push_back(nlohmann::json::parse(l));
+    for (std::string_view batch : lines_) {
+      while (!batch.empty()) {
+        size_t end = batch.find('\n');
+        out.push_back(nlohmann::json::parse(batch.substr(0, end)));
+        batch.remove_prefix(end == std::string_view::npos ? batch.size() : end + 1);
+      }
+    }
     return out;
   }
   uint64_t dropped() const {
@@ -156,21 +163,34 @@ TEST_CASE("a tap filter matches only what it names") {
   CHECK_FALSE(filter({{"method", "POST"}}).may_match(head));
 }
 
-TEST_CASE("a subscription admits max_rps requests per second and counts the rest") {
+TEST_CASE("a subscription admits max_rps requests per second, split between the workers") {
   event::Worker control(0);
   auto stream = std::make_shared<RecordingResponse>();
   auto stats = std::make_shared<TapStats>();
-  auto sub = std::make_shared<TapSubscription>(control, filter({{"max_rps", "5"}}), stream, stats);
+  auto sub =
+      std::make_shared<TapSubscription>(control, 2, filter({{"max_rps", "10"}}), stream, stats);
+  // Each of the two workers may take 5 a second, at once.
+  auto take = [&](size_t worker, uint64_t now, int tries) {
+    int admitted = 0;
+    for (int i = 0; i < tries; ++i) {
+      if (sub->has_budget(worker, now) && sub->admit(worker)) ++admitted;
+    }
+    return admitted;
+  };
   uint64_t t = 1'000'000'000;
-  int admitted = 0;
-  for (int i = 0; i < 20; ++i) admitted += sub->admit(t) ? 1 : 0;
-  CHECK(admitted == 5);  // one second's worth at once
-  // Half a second later, half a second's worth more.
-  for (int i = 0; i < 20; ++i) admitted += sub->admit(t + 500'000'000) ? 1 : 0;
-  CHECK(admitted == 7);
+  CHECK(take(0, t, 20) == 5);
+  CHECK(take(1, t, 20) == 5);
+  // Half a second later, half a second's worth more each.
+  CHECK(take(0, t + 500'000'000, 20) == 2);
+  // A bucket never holds more than a second's worth.
+  CHECK(take(1, t + 60'000'000'000, 20) == 5);
   sub->flush();
-  CHECK(stream->dropped() == 33);
-  CHECK(stats->dropped == 33);
+  auto events = stream->events();
+  REQUIRE(events.size() == 1);
+  CHECK(events[0]["kind"] == "dropped");
+  CHECK(events[0]["count"] == 15 + 15 + 18 + 15);
+  CHECK(events[0]["rate_limited"] == 63);
+  CHECK(stats->rate_limited == 63);
   sub->close();
   finish(control);
 }
@@ -180,16 +200,18 @@ TEST_CASE("a subscription drops instead of buffering for a slow reader") {
   auto stream = std::make_shared<RecordingResponse>();
   auto stats = std::make_shared<TapStats>();
   TapLimits limits{.queue_bytes = 1000, .backlog_bytes = 100};
-  auto sub = std::make_shared<TapSubscription>(control, filter({{"max_rps", "100000"}}), stream,
+  auto sub = std::make_shared<TapSubscription>(control, 1, filter({{"max_rps", "100000"}}), stream,
                                                stats, limits);
   std::string line(100, 'x');
   line = "{\"kind\":\"x\",\"pad\":\"" + line + "\"}";
   // The queue holds what fits in its bytes; the rest is counted.
   for (int i = 0; i < 20; ++i) sub->push(line);
-  CHECK_FALSE(sub->admit(1));  // over half full: no new request is admitted
+  CHECK(sub->has_budget(0, 1));
+  CHECK_FALSE(sub->admit(0));  // over half full: no new request is admitted
   sub->flush();
   size_t queued = 1000 / line.size();
-  CHECK(stream->lines_.size() == queued + 1);  // the lines and one dropped report
+  CHECK(stream->lines_.size() == 2);  // one write for the batch, one for the dropped report
+  CHECK(stream->events().size() == queued + 1);
   CHECK(stream->dropped() == 20 - queued + 1);
   CHECK(stats->events == queued);
 
@@ -213,7 +235,7 @@ TEST_CASE("a subscription drops instead of buffering for a slow reader") {
 TEST_CASE("the hub refuses taps from off the host and bad filters, and publishes the open ones") {
   event::Worker control(0);
   std::vector<size_t> published;
-  TapHub hub(control, [&](std::shared_ptr<const WorkerTaps::Subscribers> open) {
+  TapHub hub(control, 2, [&](std::shared_ptr<const WorkerTaps::Subscribers> open) {
     published.push_back(open->size());
   });
   api::Request request;
