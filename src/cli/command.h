@@ -3,6 +3,7 @@
 // (`lmesh identity init`) dispatch through the same table type.
 #pragma once
 
+#include <cstdlib>
 #include <span>
 #include <string>
 #include <string_view>
@@ -25,5 +26,10 @@ int dispatch(std::string_view path, std::span<const Command> commands, Args args
 // Exit codes: 0 success, 1 the command failed, 2 it was used wrongly.
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
+
+// The process environment as config::GetEnvFn (std::getenv's own type differs: char*, noexcept).
+inline const char* environment(const char* name) {
+  return std::getenv(name);
+}
 
 }  // namespace lmesh::cli

@@ -8,5 +8,8 @@ namespace lmesh::cli {
 
 int run_version(Args args);   // version_command.cc
 int run_identity(Args args);  // identity_command.cc: `identity init`
+int run_tap(Args args);       // tap_command.cc
+int run_stat(Args args);      // stat_command.cc
+int run_top(Args args);       // top_command.cc
 
 }  // namespace lmesh::cli

@@ -9,6 +9,10 @@ namespace {
 
 constexpr lmesh::cli::Command kCommands[] = {
     {"identity", "manage the mesh's certificate authority (init)", &lmesh::cli::run_identity},
+    {"stat", "success rate, rate and latency of a target's pods (lmesh-tap)",
+     &lmesh::cli::run_stat},
+    {"tap", "print a target's live requests (lmesh-tap)", &lmesh::cli::run_tap},
+    {"top", "a live table of a target's busiest routes (lmesh-tap)", &lmesh::cli::run_top},
     {"version", "print the version", &lmesh::cli::run_version},
 };
 
