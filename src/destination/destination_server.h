@@ -32,6 +32,8 @@ class DestinationServer {
   // Closes every connection; their streams leave the store (on_close).
   void close() { server_.close(); }
   size_t connection_count() const { return server_.connection_count(); }
+  // For service::ServiceLoop, which closes the server when the service stops.
+  api::Server& api_server() { return server_; }
 
  private:
   void watch(StreamKind kind, const api::Request& request, std::shared_ptr<api::Response> response);

@@ -2,8 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/fs/read_file.h"
 #include "destination/kubernetes/api_access.h"
-#include "destination/kubernetes/files.h"
 #include "destination/kubernetes/kubernetes_backend.h"
 #include "destination/mesh_file_backend.h"
 
@@ -23,7 +23,7 @@ Result<std::unique_ptr<Backend>> kubernetes_backend(event::Worker& worker, Store
     access = k8s::in_cluster_access(source.service_host, source.service_port, source.token_file,
                                     source.ca_file);
   } else {
-    auto text = k8s::read_small_file(source.kubeconfig);
+    auto text = fs::read_file(source.kubeconfig);
     if (!text) return fail(Error::wrap(text.error(), flag));
     access = k8s::parse_kubeconfig(*text, source.kubeconfig);
   }
@@ -56,33 +56,13 @@ Result<void> DestinationService::start() {
   if (!bound) return fail(Error::wrap(bound.error(), "--listen " + config_.listen.to_string()));
   spdlog::info("listening listener=api addr={}", bound->to_string());
 
-  for (auto [handle, signum] : {std::pair{&sigterm_, SIGTERM}, std::pair{&sigint_, SIGINT}}) {
-    handle->init(uv_signal_init, worker_.loop());
-    handle->get()->data = this;
-    uv_signal_start(handle->get(), &DestinationService::on_signal, signum);
-  }
+  // The backend first (no more reloads), then the connections: their streams leave the store.
+  loop_.stop_on_signals(server_->api_server(), [this] { backend_.reset(); });
   return {};
 }
 
 void DestinationService::run() {
-  worker_.run();
-  spdlog::info("stopped");
-}
-
-void DestinationService::on_signal(uv_signal_t* handle, int signum) {
-  auto* self = static_cast<DestinationService*>(handle->data);
-  if (self == nullptr) return;
-  spdlog::info("signal {}: stopping", signum);
-  self->stop();
-}
-
-void DestinationService::stop() {
-  // The backend first (no more reloads), then the connections: their streams leave the store.
-  backend_.reset();
-  if (server_) server_->close();
-  sigterm_.close();
-  sigint_.close();
-  worker_.stop();
+  loop_.run();
 }
 
 }  // namespace lmesh::destination

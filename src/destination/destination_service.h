@@ -4,13 +4,11 @@
 // take a few milliseconds (bench/destination/fanout.cc).
 #pragma once
 
-#include <uv.h>
-
 #include <memory>
 
-#include "common/event/uv_handle.h"
 #include "common/event/worker.h"
 #include "common/result.h"
+#include "common/service/service_loop.h"
 #include "destination/backend.h"
 #include "destination/config.h"
 #include "destination/destination_metrics.h"
@@ -34,9 +32,6 @@ class DestinationService {
   void run();
 
  private:
-  static void on_signal(uv_signal_t* handle, int signum);
-  void stop();
-
   DestinationConfig config_;
   // Declaration order is teardown order in reverse: the worker outlives everything on it, the
   // store outlives the server (whose streams' on_close callbacks point at it).
@@ -45,8 +40,7 @@ class DestinationService {
   Store store_;
   std::unique_ptr<DestinationServer> server_;
   std::unique_ptr<Backend> backend_;
-  event::UvHandle<uv_signal_t> sigterm_;
-  event::UvHandle<uv_signal_t> sigint_;
+  service::ServiceLoop loop_{worker_};
 };
 
 }  // namespace lmesh::destination

@@ -1,21 +1,21 @@
 #include "identity/certificate_authority.h"
 
-#include "identity/files.h"
+#include "common/fs/read_file.h"
 
 namespace lmesh::identity {
 
 Result<CertificateAuthority> CertificateAuthority::load(const IssuerFiles& files) {
-  auto anchors_pem = read_file(files.trust_anchors);
+  auto anchors_pem = fs::read_file(files.trust_anchors);
   if (!anchors_pem) return fail(anchors_pem.error());
   auto anchors = tls::Certificate::all_from_pem(*anchors_pem);
   if (!anchors) return fail(Error::wrap(anchors.error(), "trust anchors " + files.trust_anchors));
 
-  auto cert_pem = read_file(files.issuer_cert);
+  auto cert_pem = fs::read_file(files.issuer_cert);
   if (!cert_pem) return fail(cert_pem.error());
   auto cert = tls::Certificate::from_pem(*cert_pem);
   if (!cert) return fail(Error::wrap(cert.error(), "issuer certificate " + files.issuer_cert));
 
-  auto key_pem = read_file(files.issuer_key);
+  auto key_pem = fs::read_file(files.issuer_key);
   if (!key_pem) return fail(key_pem.error());
   auto key = tls::PrivateKey::from_pem(*key_pem);
   if (!key) return fail(Error::wrap(key.error(), "issuer key " + files.issuer_key));

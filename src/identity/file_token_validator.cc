@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/fs/read_file.h"
 #include "identity/rfc3339.h"
 
 namespace lmesh::identity {
@@ -29,7 +30,7 @@ Result<void> FileTokenValidator::load() {
   auto stamp = stamp_file(path_);
   if (!stamp) return fail(stamp.error());
   stamp_ = *stamp;
-  auto text = read_file(path_);
+  auto text = fs::read_file(path_);
   if (!text) return fail(text.error());
   auto table = parse_token_file(*text, path_);
   if (!table) return fail(table.error());

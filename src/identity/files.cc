@@ -16,31 +16,6 @@ Error sys_error(std::string_view what, const std::string& path) {
 
 }  // namespace
 
-Result<std::string> read_file(const std::string& path, size_t max_bytes) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail(sys_error("cannot open", path));
-  std::string out;
-  char buf[8192];
-  while (true) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      Error e = sys_error("cannot read", path);
-      ::close(fd);
-      return fail(std::move(e));
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    if (out.size() > max_bytes) {
-      ::close(fd);
-      return fail(ErrorCode::kTooLarge,
-                  path + " is larger than " + std::to_string(max_bytes) + " bytes");
-    }
-  }
-  ::close(fd);
-  return out;
-}
-
 Result<void> write_file_atomically(const std::string& path, const std::string& bytes,
                                    unsigned mode) {
   std::string tmp = path + ".tmp";

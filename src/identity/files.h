@@ -1,6 +1,6 @@
-// Whole-file reads and private writes for the identity service's small files (PEM, tokens).
-// Blocking: called at start-up, from `lmesh identity init`, and for files of a few KiB when
-// they are seen to change.
+// Private writes and change stamps for the identity service's small files (PEM, tokens); reads
+// are fs::read_file (common/fs/read_file.h). Blocking: called at start-up, from `lmesh
+// identity init`, and for files of a few KiB when they are seen to change.
 #pragma once
 
 #include <cstdint>
@@ -9,9 +9,6 @@
 #include "common/result.h"
 
 namespace lmesh::identity {
-
-// The file's bytes; errors name the file and the reason (ENOENT, EACCES, ...).
-Result<std::string> read_file(const std::string& path, size_t max_bytes = 1 << 20);
 
 // Writes `bytes` to `path` with `mode` through a temporary file renamed into place, so a
 // reader never sees half a file and a key is never readable by others, even for a moment.

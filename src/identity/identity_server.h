@@ -32,6 +32,8 @@ class IdentityServer {
     return server_.listen(address);
   }
   void close() { server_.close(); }
+  // For service::ServiceLoop, which closes the server when the service stops.
+  api::Server& api_server() { return server_; }
 
  private:
   const CertificateAuthority& ca_;

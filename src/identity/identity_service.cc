@@ -2,13 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/fs/read_file.h"
 #include "common/tls/certificate.h"
 #include "common/tls/context.h"
 #include "common/tls/csr.h"
 #include "common/tls/identity_name.h"
 #include "common/tls/key.h"
 #include "identity/file_token_validator.h"
-#include "identity/files.h"
 #include "identity/rfc3339.h"
 #include "identity/token_review_validator.h"
 
@@ -46,11 +46,8 @@ Result<void> IdentityService::start() {
   if (!bound) return fail(Error::wrap(bound.error(), "--listen " + config_.listen.to_string()));
   spdlog::info("listening listener=api addr={}", bound->to_string());
 
-  for (auto [handle, signum] : {std::pair{&sigterm_, SIGTERM}, std::pair{&sigint_, SIGINT}}) {
-    handle->init(uv_signal_init, worker_.loop());
-    handle->get()->data = this;
-    uv_signal_start(handle->get(), &IdentityService::on_signal, signum);
-  }
+  // Pending token reviews are cancelled first: their callbacks would answer through the server.
+  loop_.stop_on_signals(server_->api_server(), [this] { validator_.reset(); });
   return {};
 }
 
@@ -96,7 +93,7 @@ Result<std::unique_ptr<TokenValidator>> IdentityService::make_validator() {
   options.api_server = *address;
   options.credential_file = config_.kubernetes_token_file;
   if (api.tls) {
-    auto pem = read_file(config_.kubernetes_ca_file, 1 << 20);
+    auto pem = fs::read_file(config_.kubernetes_ca_file, 1 << 20);
     if (!pem) return fail(Error::wrap(pem.error(), "--kubernetes-ca-file"));
     auto anchors = tls::Certificate::all_from_pem(*pem);
     if (!anchors) return fail(Error::wrap(anchors.error(), "--kubernetes-ca-file"));
@@ -118,24 +115,7 @@ Result<std::unique_ptr<TokenValidator>> IdentityService::make_validator() {
 }
 
 void IdentityService::run() {
-  worker_.run();
-  spdlog::info("stopped");
-}
-
-void IdentityService::on_signal(uv_signal_t* handle, int signum) {
-  auto* self = static_cast<IdentityService*>(handle->data);
-  if (self == nullptr) return;
-  spdlog::info("signal {}: stopping", signum);
-  self->stop();
-}
-
-void IdentityService::stop() {
-  // Pending token reviews are cancelled first: their callbacks would answer through the server.
-  validator_.reset();
-  if (server_) server_->close();
-  sigterm_.close();
-  sigint_.close();
-  worker_.stop();
+  loop_.run();
 }
 
 }  // namespace lmesh::identity

@@ -2,14 +2,12 @@
 // validator; SIGTERM/SIGINT close everything and let the loop end.
 #pragma once
 
-#include <uv.h>
-
 #include <memory>
 #include <optional>
 
-#include "common/event/uv_handle.h"
 #include "common/event/worker.h"
 #include "common/result.h"
+#include "common/service/service_loop.h"
 #include "identity/certificate_authority.h"
 #include "identity/config.h"
 #include "identity/identity_metrics.h"
@@ -32,11 +30,9 @@ class IdentityService {
   void run();
 
  private:
-  static void on_signal(uv_signal_t* handle, int signum);
   Result<std::unique_ptr<TokenValidator>> make_validator();
   // The TLS context the API serves with: a certificate for --server-identity.
   Result<std::shared_ptr<const tls::Context>> serving_context();
-  void stop();
 
   IdentityConfig config_;
   // Declaration order is teardown order in reverse: the worker outlives everything on it, and
@@ -46,8 +42,7 @@ class IdentityService {
   IdentityMetrics metrics_;
   std::unique_ptr<IdentityServer> server_;
   std::unique_ptr<TokenValidator> validator_;
-  event::UvHandle<uv_signal_t> sigterm_;
-  event::UvHandle<uv_signal_t> sigint_;
+  service::ServiceLoop loop_{worker_};
 };
 
 }  // namespace lmesh::identity

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "identity/files.h"
+#include "common/fs/read_file.h"
 
 namespace lmesh::identity {
 namespace {
@@ -58,7 +58,7 @@ TokenReviewValidator::~TokenReviewValidator() {
 }
 
 Result<void> TokenReviewValidator::refresh_credential() {
-  auto text = read_file(options_.credential_file, 64 << 10);
+  auto text = fs::read_file(options_.credential_file, 64 << 10);
   if (!text) return fail(Error::wrap(text.error(), "reading the Kubernetes API token"));
   std::string credential = trimmed(std::move(*text));
   if (!is_plausible_token(credential)) {

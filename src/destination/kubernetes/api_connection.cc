@@ -2,9 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/fs/read_file.h"
 #include "common/tls/certificate.h"
 #include "common/tls/context.h"
-#include "destination/kubernetes/files.h"
 
 namespace lmesh::destination::kubernetes {
 namespace {
@@ -44,7 +44,7 @@ std::string trimmed(std::string s) {
 Result<std::shared_ptr<const tls::Context>> tls_context(const ApiServerAccess& access) {
   std::string pem = access.ca_pem;
   if (pem.empty()) {
-    auto read = read_small_file(access.ca_file);
+    auto read = fs::read_file(access.ca_file);
     if (!read) return fail(Error::wrap(read.error(), "the Kubernetes API's CA bundle"));
     pem = std::move(*read);
   }
@@ -95,7 +95,7 @@ ApiConnection::ApiConnection(event::Worker& worker, const net::SocketAddress& ad
 
 Result<void> ApiConnection::read_token() {
   if (access_.token_file.empty()) return {};
-  auto text = read_small_file(access_.token_file, kMaxTokenBytes);
+  auto text = fs::read_file(access_.token_file, kMaxTokenBytes);
   if (!text) return fail(Error::wrap(text.error(), "reading the Kubernetes API token"));
   std::string token = trimmed(std::move(*text));
   if (!plausible_token(token)) {

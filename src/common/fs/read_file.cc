@@ -1,4 +1,4 @@
-#include "destination/kubernetes/files.h"
+#include "common/fs/read_file.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -6,9 +6,9 @@
 #include <cerrno>
 #include <cstring>
 
-namespace lmesh::destination::kubernetes {
+namespace lmesh::fs {
 
-Result<std::string> read_small_file(const std::string& path, size_t max_bytes) {
+Result<std::string> read_file(const std::string& path, size_t max_bytes) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     return fail(ErrorCode::kIo, "cannot open " + path + ": " + std::strerror(errno));
@@ -35,4 +35,4 @@ Result<std::string> read_small_file(const std::string& path, size_t max_bytes) {
   return out;
 }
 
-}  // namespace lmesh::destination::kubernetes
+}  // namespace lmesh::fs
