@@ -21,12 +21,8 @@ using discovery::FieldError;
 using discovery::Parsed;
 using fields::bad;
 using fields::child;
+using fields::pass;
 using nlohmann::json;
-
-template <class T>
-std::unexpected<FieldError> pass(const Parsed<T>& failed) {
-  return std::unexpected(failed.error());
-}
 
 Parsed<std::vector<discovery::Endpoint>> parse_endpoints(const json& value, const std::string& at) {
   std::vector<discovery::Endpoint> out;

@@ -14,12 +14,8 @@ using discovery::FieldError;
 using discovery::Parsed;
 using fields::bad;
 using fields::child;
+using fields::pass;
 using nlohmann::json;
-
-template <class T>
-std::unexpected<FieldError> pass(const Parsed<T>& failed) {
-  return std::unexpected(failed.error());
-}
 
 // A string field that must satisfy `valid`; `fallback` when absent.
 Parsed<std::string> name_at(const json& object, const std::string& at, std::string_view key,

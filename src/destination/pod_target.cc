@@ -5,20 +5,16 @@
 #include <set>
 #include <utility>
 
+#include "common/text/ascii.h"
+
 namespace lmesh::destination {
 namespace {
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
+using text::ascii_lower;
 
 // kubectl's names for the kinds a target may have (src/tap/README.md "Targets").
 std::optional<TargetKind> kind_named(std::string_view text) {
-  std::string kind = lower(text);
+  std::string kind = ascii_lower(text);
   if (kind == "deploy" || kind == "deployment" || kind == "deployments") return TargetKind::kDeploy;
   if (kind == "pod" || kind == "po" || kind == "pods") return TargetKind::kPod;
   if (kind == "svc" || kind == "service" || kind == "services") return TargetKind::kService;

@@ -35,6 +35,12 @@ inline std::unexpected<FieldError> bad(std::string pointer, std::string message)
   return std::unexpected<FieldError>(FieldError{std::move(pointer), std::move(message)});
 }
 
+// Hands a failed read's error on, whatever the type the caller returns.
+template <class T>
+std::unexpected<FieldError> pass(const Parsed<T>& failed) {
+  return std::unexpected(failed.error());
+}
+
 // The value must be an object whose keys are all among `known`.
 inline Parsed<void> object_with(const nlohmann::json& value, const std::string& pointer,
                                 std::initializer_list<std::string_view> known) {

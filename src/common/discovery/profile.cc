@@ -11,13 +11,9 @@ namespace lmesh::discovery {
 
 using fields::bad;
 using fields::child;
+using fields::pass;
 
 namespace {
-
-template <class T>
-std::unexpected<FieldError> pass(const Parsed<T>& failed) {
-  return std::unexpected(failed.error());
-}
 
 Parsed<std::shared_ptr<const Regex>> compile(const std::string& pattern,
                                              const std::string& pointer) {

@@ -1,15 +1,11 @@
 #include "destination/kubernetes/pod_owner.h"
 
+#include "common/text/ascii.h"
+
 namespace lmesh::destination::kubernetes {
 namespace {
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
+using text::ascii_lower;
 
 std::string deployment_of(std::string_view replica_set, std::string_view template_hash) {
   if (!template_hash.empty()) {
@@ -29,7 +25,7 @@ std::string workload_of(const PodOwner& owner, std::string_view pod_name,
                         std::string_view template_hash) {
   if (owner.kind.empty() || owner.name.empty()) return "pod/" + std::string(pod_name);
   if (owner.kind == "ReplicaSet") return "deploy/" + deployment_of(owner.name, template_hash);
-  return lower(owner.kind) + "/" + owner.name;
+  return ascii_lower(owner.kind) + "/" + owner.name;
 }
 
 }  // namespace lmesh::destination::kubernetes

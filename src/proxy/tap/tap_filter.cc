@@ -6,6 +6,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "common/text/ascii.h"
+
 namespace lmesh::proxy {
 
 namespace {
@@ -17,12 +19,6 @@ constexpr size_t kMaxHeaders = 32;
 // Copied into every event when present: enough to tell requests apart and spot gRPC.
 constexpr std::string_view kDefaultHeaders[] = {"content-type", "user-agent", "x-request-id",
                                                 "grpc-status"};
-
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  std::ranges::transform(out, out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
 
 std::vector<std::string_view> split_list(std::string_view text) {
   std::vector<std::string_view> items;
@@ -65,7 +61,7 @@ Result<void> set_field(TapFilter& filter, std::string_view key, std::string_view
       return bad("must be inbound or outbound");
     }
   } else if (key == "authority") {
-    filter.authority = lowercase(value);
+    filter.authority = text::ascii_lower(value);
   } else if (key == "path_prefix") {
     if (!value.empty() && value.front() != '/') return bad("must start with /");
     filter.path_prefix = value;
@@ -94,7 +90,7 @@ Result<void> set_field(TapFilter& filter, std::string_view key, std::string_view
     filter.max_rps = rps;
   } else if (key == "headers") {
     for (std::string_view name : split_list(value)) {
-      std::string lower = lowercase(name);
+      std::string lower = text::ascii_lower(name);
       if (std::ranges::find(filter.headers, lower) == filter.headers.end())
         filter.headers.push_back(std::move(lower));
     }
