@@ -1,0 +1,27 @@
+#include "tap/stat_history.h"
+
+namespace lmesh::tap {
+
+void StatHistory::add(ScrapeRound round) {
+  Clock::time_point now = round.at;
+  rounds_.push_back(std::move(round));
+  while (rounds_.size() > kMaxRounds ||
+         (rounds_.size() > 1 && now - rounds_.front().at > retention_)) {
+    rounds_.pop_front();
+  }
+}
+
+const ScrapeRound* StatHistory::closest(Clock::time_point when) const {
+  const ScrapeRound* best = nullptr;
+  Clock::duration best_gap{};
+  for (const ScrapeRound& r : rounds_) {
+    Clock::duration gap = r.at > when ? r.at - when : when - r.at;
+    if (best == nullptr || gap < best_gap) {
+      best = &r;
+      best_gap = gap;
+    }
+  }
+  return best;
+}
+
+}  // namespace lmesh::tap

@@ -1,0 +1,38 @@
+// The scrapes kept for /v1/stat: one round per --scrape-interval, each the samples of every
+// pod that answered, kept for --stat-retention. Bounded in rounds (retention / interval, and
+// an absolute cap) and, through stat_sample.h, in series per pod.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <string>
+#include <unordered_map>
+
+#include "tap/stat_sample.h"
+
+namespace lmesh::tap {
+
+struct ScrapeRound {
+  std::chrono::steady_clock::time_point at;
+  std::unordered_map<std::string, PodSample> pods;  // by Pod::key()
+};
+
+class StatHistory {
+ public:
+  using Clock = std::chrono::steady_clock;
+  static constexpr size_t kMaxRounds = 4096;
+
+  explicit StatHistory(std::chrono::milliseconds retention) : retention_(retention) {}
+
+  void add(ScrapeRound round);
+  // The round taken closest to `when` (the oldest kept when all are later), or null.
+  const ScrapeRound* closest(Clock::time_point when) const;
+  size_t size() const { return rounds_.size(); }
+
+ private:
+  std::chrono::milliseconds retention_;
+  std::deque<ScrapeRound> rounds_;  // oldest first
+};
+
+}  // namespace lmesh::tap
