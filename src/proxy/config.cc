@@ -8,6 +8,7 @@
 #include "common/config/duration.h"
 #include "common/config/flags.h"
 #include "common/config/setters.h"
+#include "common/tls/identity_name.h"
 
 namespace lmesh::proxy {
 namespace {
@@ -39,6 +40,17 @@ Result<void> set_ports(std::vector<uint16_t>& out, std::string_view v) {
   return {};
 }
 
+// A mesh identity's DNS name, as lmesh-identity issues them: a typo here would lock the tap
+// service out with nothing said at start.
+Result<void> set_identity_name(std::string& out, std::string_view v) {
+  if (!tls::ServiceAccountIdentity::from_dns_name(v)) {
+    return fail(ErrorCode::kInvalidArgument,
+                "expected <sa>.<ns>.serviceaccount.identity.lmesh.cluster.local");
+  }
+  out = std::string(v);
+  return {};
+}
+
 // "HOST:PORT[=IDENTITY],..."
 Result<void> set_meshed_endpoints(std::vector<MeshedEndpoint>& out, std::string_view v) {
   std::vector<MeshedEndpoint> endpoints;
@@ -66,7 +78,7 @@ const std::vector<Setting>& settings() {
        [](ProxyConfig& c, std::string_view v) { return set_address(c.outbound_listen, v); }},
       {"inbound-listen", "ADDR", "inbound listener (default 0.0.0.0:4143)",
        [](ProxyConfig& c, std::string_view v) { return set_address(c.inbound_listen, v); }},
-      {"admin-listen", "ADDR", "admin server: /live /ready /metrics (default 0.0.0.0:4191)",
+      {"admin-listen", "ADDR", "admin server: /live /ready /metrics /tap (default 0.0.0.0:4191)",
        [](ProxyConfig& c, std::string_view v) { return set_address(c.admin_listen, v); }},
       {"workers", "N", "worker threads, one event loop each (default: number of cores)",
        [](ProxyConfig& c, std::string_view v) { return set_number(c.workers, v, 1, 256); }},
@@ -96,6 +108,10 @@ const std::vector<Setting>& settings() {
        [](ProxyConfig& c, std::string_view v) { return set_string(c.identity_server_name, v); }},
       {"trust-anchors", "FILE", "PEM bundle of the mesh's root certificates",
        [](ProxyConfig& c, std::string_view v) { return set_string(c.trust_anchors_file, v); }},
+      {"tap-identity", "NAME",
+       "with identity on, the only client (mTLS) that may tap "
+       "(tap.lmesh-system.serviceaccount...)",
+       [](ProxyConfig& c, std::string_view v) { return set_identity_name(c.tap_identity, v); }},
       {"inbound-require-identity", "BOOL", "refuse inbound plaintext from unmeshed clients (false)",
        [](ProxyConfig& c, std::string_view v) { return set_bool(c.inbound_require_identity, v); }},
       {"destination-addr", "HOST:PORT",

@@ -29,7 +29,7 @@ struct ProxyConfig {
   net::SocketAddress outbound_listen;
   // Where connections to the application arrive, from other proxies or unmeshed clients.
   net::SocketAddress inbound_listen;
-  // /live, /ready, /metrics.
+  // /live, /ready, /metrics, /tap; over plaintext, and over mTLS once identity has a certificate.
   net::SocketAddress admin_listen;
   // Worker threads, each with its own event loop and its own copy of every listener.
   unsigned workers = 1;
@@ -55,6 +55,9 @@ struct ProxyConfig {
       "identity.lmesh-system.serviceaccount.identity.lmesh.cluster.local";
   // Inbound plaintext (from unmeshed clients) is refused and counted.
   bool inbound_require_identity = false;
+  // With identity on, only a client proving this identity over mTLS may open GET /tap on the
+  // admin port (loopback plaintext too is refused); without identity, loopback clients may.
+  std::string tap_identity = "tap.lmesh-system.serviceaccount.identity.lmesh.cluster.local";
 
   // lmesh-destination's API (DESIGN.md "Wire API"); unset: no discovery, requests go to their
   // original destination or the name's DNS address.

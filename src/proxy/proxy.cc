@@ -40,15 +40,21 @@ Result<void> Proxy::start() {
     spdlog::info("listening listener={} addr={} workers={}", to_string(d), address.to_string(),
                  proxy_workers_.size());
   }
-  taps_ = std::make_unique<TapHub>(control_, proxy_workers_.size(),
-                                   [this](std::shared_ptr<const WorkerTaps::Subscribers> open) {
-                                     for (auto& pw : proxy_workers_) {
-                                       ProxyWorker* p = pw.get();
-                                       p->worker().post([p, open] { p->taps().set(open); });
-                                     }
-                                   });
+  taps_ = std::make_unique<TapHub>(
+      control_, proxy_workers_.size(),
+      [this](std::shared_ptr<const WorkerTaps::Subscribers> open) {
+        for (auto& pw : proxy_workers_) {
+          ProxyWorker* p = pw.get();
+          p->worker().post([p, open] { p->taps().set(open); });
+        }
+      },
+      TapLimits{}, tap_access());
   admin_ = std::make_unique<AdminServer>(
-      control_, [this] { return ready(); },
+      control_,
+      [this]() -> std::shared_ptr<const tls::Context> {
+        return mesh_tls_ != nullptr ? mesh_tls_->admin : nullptr;
+      },
+      [this] { return ready(); },
       [this](std::function<void(std::string)> reply) { scrape(std::move(reply)); },
       [this](const api::Request& request, std::shared_ptr<api::Response> response) {
         taps_->open(request, std::move(response));
@@ -84,22 +90,32 @@ Result<void> Proxy::start_identity() {
   if (!anchors) {
     return fail(Error::wrap(anchors.error(), "--trust-anchors " + config_->trust_anchors_file));
   }
-  IdentitySettings settings{*config_->identity_addr, config_->identity_name,
-                            config_->identity_token_file, config_->identity_server_name,
-                            std::move(*anchors)};
-  auto client = IdentityClient::make(
-      control_, std::move(settings), [this](std::shared_ptr<const MeshTls> snapshot) {
+  identity::IdentitySettings settings{*config_->identity_addr, config_->identity_name,
+                                      config_->identity_token_file, config_->identity_server_name,
+                                      *anchors};
+  auto client = identity::IdentityClient::make(
+      control_, std::move(settings),
+      [this, anchors = std::move(*anchors)](const tls::Credentials& credentials) -> Result<void> {
+        auto snapshot = MeshTls::make(config_->identity_name, credentials, anchors, ticket_key_);
+        if (!snapshot) return fail(snapshot.error());
+        mesh_tls_ = *snapshot;  // the admin server's next TLS connection takes it
         for (auto& pw : proxy_workers_) {
           ProxyWorker* p = pw.get();
-          p->worker().post([p, snapshot] { p->set_mesh_tls(snapshot); });
+          p->worker().post([p, snapshot = *snapshot] { p->set_mesh_tls(snapshot); });
         }
+        return {};
       });
   if (!client) return fail(Error::wrap(client.error(), "identity"));
   identity_ = std::move(*client);
   identity_->start();
-  spdlog::info("identity name={} identity_addr={}", config_->identity_name,
-               config_->identity_addr->to_string());
+  spdlog::info("identity name={} identity_addr={} tap_identity={}", config_->identity_name,
+               config_->identity_addr->to_string(), config_->tap_identity);
   return {};
+}
+
+TapAccess Proxy::tap_access() const {
+  // Without an identity there is no certificate to prove anything with: loopback only.
+  return TapAccess{config_->identity_enabled() ? config_->tap_identity : std::string()};
 }
 
 void Proxy::start_discovery() {

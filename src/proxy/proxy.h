@@ -13,11 +13,12 @@
 #include "common/event/timer.h"
 #include "common/event/uv_handle.h"
 #include "common/event/worker.h"
+#include "common/identity/identity_client.h"
 #include "common/result.h"
 #include "proxy/admin/admin_server.h"
 #include "proxy/config.h"
 #include "proxy/discovery/discovery_hub.h"
-#include "proxy/identity/identity_client.h"
+#include "proxy/identity/mesh_tls.h"
 #include "proxy/proxy_worker.h"
 #include "proxy/tap/tap_hub.h"
 
@@ -43,6 +44,7 @@ class Proxy {
   void stop_workers();
   void scrape(std::function<void(std::string)> reply);
   Result<void> start_identity();
+  TapAccess tap_access() const;
   void start_discovery();
   // Ready once listening and, with identity on, holding a certificate (DESIGN.md "Identity").
   bool ready() const {
@@ -56,7 +58,12 @@ class Proxy {
   // Before admin_: tap streams the admin server closes late still find it.
   std::unique_ptr<TapHub> taps_;
   std::unique_ptr<AdminServer> admin_;
-  std::unique_ptr<IdentityClient> identity_;
+  std::unique_ptr<identity::IdentityClient> identity_;
+  // The newest certificate's contexts, on the control thread (the admin server's TLS).
+  std::shared_ptr<const MeshTls> mesh_tls_;
+  // Every MeshTls of this process seals session tickets with it, so peers resume across
+  // renewals.
+  tls::TicketKey ticket_key_ = tls::random_ticket_key();
   std::unique_ptr<DiscoveryHub> discovery_;
   event::UvHandle<uv_signal_t> sigterm_;
   event::UvHandle<uv_signal_t> sigint_;

@@ -1,36 +1,48 @@
 """The proxy's live tap (`GET /tap` on the admin port): every request's request_init,
 response_init and response_end events with the right fields, filters that select exactly the
 requests they name, the rate limit and a slow reader reported as dropped events (never slowing
-traffic), HTTP/2 and gRPC status, errors the proxy answers itself, and identities + TLS flags
-over the real mTLS path.
+traffic), HTTP/2 and gRPC status, errors the proxy answers itself, identities + TLS flags
+over the real mTLS path, and who may tap: loopback without identity; with identity only the tap
+service's identity over mTLS on the admin port (certificates from the real lmesh-identity,
+CSRs made here with python3-cryptography), while /metrics and /ready stay plaintext.
 
 Run: LMESH_PROXY=build/src/proxy/lmesh-proxy LMESH_IDENTITY=build/src/identity/lmesh-identity \\
      LMESH_CLI=build/src/cli/lmesh /usr/bin/python3 -m pytest -q tests/integration/test_tap.py
 """
 import json
 import socket
+import ssl
 import threading
 import time
 import urllib.parse
 
+import h2.config
+import h2.connection
 import pytest
 
 import upstreams
 from client import HttpConn
 from h2peers import H2Client, H2Upstream, Reply
 from harness import hostport, wait_until
-from test_mtls import API, WEB, mesh, pair  # noqa: F401  (mesh is a fixture)
+from test_mtls import API, IDENTITY_SERVER, WEB, mesh, pair, wait_ready  # noqa: F401  (mesh is a fixture)
+
+TAP_ID = "tap.lmesh-system.serviceaccount.identity.lmesh.cluster.local"
+# The proxies' tokens as test_mtls.Mesh has them, and the tap service's.
+TOKENS = {"web-token": "default/web", "api-token": "default/api", "tap-token": "lmesh-system/tap"}
 
 
 class Tap:
     """One `GET /tap` over HTTP/1.1, its chunked ndjson body read on a thread into events."""
 
-    def __init__(self, admin, read=True, body=None, rcvbuf=None, **filters):
+    def __init__(self, admin, read=True, body=None, rcvbuf=None, tls=None, **filters):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(10)
         self.sock.connect(admin)
+        if tls is not None:  # (ssl.SSLContext, the proxy's identity)
+            context, server_name = tls
+            self.sock = context.wrap_socket(self.sock, server_hostname=server_name)
         query = urllib.parse.urlencode(filters)
         payload = json.dumps(body).encode() if body is not None else b""
         head = f"GET /tap?{query} HTTP/1.1\r\nHost: admin\r\nContent-Length: {len(payload)}\r\n\r\n"
@@ -348,10 +360,16 @@ def test_a_client_reset_ends_the_request_as_reset(proxy_factory, serve, taps):
     assert end["reset"] == "CANCEL", end
 
 
-def test_events_carry_identities_over_mutual_tls(proxy_factory, upstream, mesh, taps):  # noqa: F811
-    client_side, server_side = pair(proxy_factory, upstream, mesh())
-    out_tap = taps(client_side.admin)
-    in_tap = taps(server_side.admin)
+def test_events_carry_identities_over_mutual_tls(proxy_factory, upstream, mesh, taps,  # noqa: F811
+                                                 tmp_path):
+    mesh_ca = mesh(tokens=TOKENS)
+    client_side, server_side = pair(proxy_factory, upstream, mesh_ca)
+    # Proxies with an identity let only the tap service tap, over mTLS.
+    as_tap = issue(mesh_ca, "tap-token", "lmesh-system", "tap", tmp_path)
+    out_tls = (client_tls(mesh_ca, as_tap), WEB)
+    in_tls = (client_tls(mesh_ca, as_tap), API)
+    out_tap = taps(client_side.admin, tls=out_tls)
+    in_tap = taps(server_side.admin, tls=in_tls)
     out_tap.wait_open()
     in_tap.wait_open()
     with HttpConn(client_side.outbound) as conn:
@@ -365,9 +383,9 @@ def test_events_carry_identities_over_mutual_tls(proxy_factory, upstream, mesh, 
     assert inb["direction"] == "inbound" and inb["tls"] == "true" and inb["client_id"] == WEB
     assert inb["destination"] == hostport(upstream.addr)
     # Filters on identities select the same requests.
-    by_client = taps(server_side.admin, client_id=WEB)
-    by_other = taps(server_side.admin, client_id=API)
-    by_server = taps(client_side.admin, server_id=API)
+    by_client = taps(server_side.admin, tls=in_tls, client_id=WEB)
+    by_other = taps(server_side.admin, tls=in_tls, client_id=API)
+    by_server = taps(client_side.admin, tls=out_tls, server_id=API)
     for t in (by_client, by_other, by_server):
         t.wait_open()
     with HttpConn(client_side.outbound) as conn:
@@ -386,3 +404,168 @@ def test_closing_the_tap_stops_the_work(proxy, taps):
     proxy.wait_metric("tap_open", 0)
     http_get(proxy.outbound, "/after")
     assert proxy.metric("tap_events_total") == 0
+
+
+# ---------------------------------------------------------------- who may tap
+
+def issue(mesh_ca, token, ns, sa, out_dir):
+    """A certificate for ns/sa from the real lmesh-identity, the way a proxy gets one: a P-256
+    key made here, a CSR naming the identity (DNS and SPIFFE SANs), POST /v1/certify over TLS
+    to the service that proves IDENTITY_SERVER. Returns (cert file with the chain, key file)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    name = f"{sa}.{ns}.serviceaccount.identity.lmesh.cluster.local"
+    key = ec.generate_private_key(ec.SECP256R1())
+    csr = (x509.CertificateSigningRequestBuilder()
+           .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+           .add_extension(x509.SubjectAlternativeName([
+               x509.DNSName(name),
+               x509.UniformResourceIdentifier(f"spiffe://cluster.local/ns/{ns}/sa/{sa}")]),
+               critical=False)
+           .sign(key, hashes.SHA256()))
+    context = ssl.create_default_context(cafile=str(mesh_ca.anchors))
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    context.set_alpn_protocols(["http/1.1"])
+    body = json.dumps({"token": token,
+                       "csr": csr.public_bytes(serialization.Encoding.PEM).decode()}).encode()
+    raw = socket.create_connection(mesh_ca.identity.api, timeout=10)
+    with context.wrap_socket(raw, server_hostname=IDENTITY_SERVER) as conn:
+        conn.sendall(b"POST /v1/certify HTTP/1.1\r\nHost: identity\r\n"
+                     b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+                     + body)
+        reply = b""
+        while b"\r\n\r\n" not in reply:
+            reply += conn.recv(65536)
+        head, rest = reply.split(b"\r\n\r\n", 1)
+        assert head.split(b" ")[1] == b"200", reply
+        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length:"))
+        while len(rest) < length:
+            rest += conn.recv(65536)
+    issued = json.loads(rest[:length])
+    cert_file = out_dir / f"{sa}.{ns}.crt"
+    key_file = out_dir / f"{sa}.{ns}.key"
+    cert_file.write_text(issued["cert"] + "".join(issued["chain"]))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+def client_tls(mesh_ca, credentials=None, alpn=("http/1.1",)):
+    """A TLS 1.3 client context trusting the mesh's roots, presenting `credentials`."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    context.load_verify_locations(cafile=str(mesh_ca.anchors))
+    if credentials:
+        context.load_cert_chain(*map(str, credentials))
+    context.set_alpn_protocols(list(alpn))
+    return context
+
+
+class TlsH2Client(H2Client):
+    """H2Client over TLS (ALPN h2) instead of h2c."""
+
+    def __init__(self, addr, context, server_name, timeout=10.0):  # noqa: super().__init__ dials h2c
+        raw = socket.create_connection(addr, timeout=timeout)
+        self.sock = context.wrap_socket(raw, server_hostname=server_name)
+        assert self.sock.selected_alpn_protocol() == "h2"
+        self.conn = h2.connection.H2Connection(h2.config.H2Configuration(
+            client_side=True, header_encoding="utf-8"))
+        self.conn.initiate_connection()
+        self.responses = {}
+        self.goaway = None
+        self.closed = False
+        self.auto_ack = True
+        self.flush()
+
+
+@pytest.fixture
+def tapped(proxy_factory, upstream, mesh, tmp_path):  # noqa: F811
+    """A proxy with identity API (certificate from the real lmesh-identity) in front of the
+    upstream, and credentials for the tap service and for web."""
+    mesh_ca = mesh(tokens=TOKENS)
+    proxy = proxy_factory(outbound_target=hostport(upstream.addr),
+                          **mesh_ca.proxy_flags(API, "api-token"))
+    wait_ready(proxy)
+    return (proxy, mesh_ca, issue(mesh_ca, "tap-token", "lmesh-system", "tap", tmp_path),
+            issue(mesh_ca, "web-token", "default", "web", tmp_path))
+
+
+def test_with_identity_the_tap_service_taps_over_mtls_http1(tapped, taps):
+    proxy, mesh_ca, as_tap, _ = tapped
+    tap = taps(proxy.admin, tls=(client_tls(mesh_ca, as_tap), API), path_prefix="/over-tls")
+    assert tap.sock.selected_alpn_protocol() == "http/1.1"
+    assert tap.sock.version() == "TLSv1.3"
+    tap.wait_open()
+    assert tap.status == 200, tap.error_body
+    resp, _ = http_get(proxy.outbound, "/over-tls/1")
+    assert resp.status == 200
+    tap.wait_ends(1)
+    [init] = tap.of_kind("request_init")
+    assert init["path"] == "/over-tls/1" and init["direction"] == "outbound"
+    assert TAP_ID in proxy.stderr_text()  # "tap opened by ... as <identity>"
+
+
+def test_with_identity_the_tap_service_taps_over_mtls_h2(tapped):
+    proxy, mesh_ca, as_tap, _ = tapped
+    client = TlsH2Client(proxy.admin, client_tls(mesh_ca, as_tap, alpn=("h2",)), API)
+    try:
+        sid = client.request("/tap?path_prefix=/over-h2", authority="admin")
+        client.pump(lambda: client.responses[sid].status != 0)
+        assert client.responses[sid].status == 200, bytes(client.responses[sid].body)
+        time.sleep(0.05)  # the workers learn of the tap on their next loop turn
+        resp, _ = http_get(proxy.outbound, "/over-h2/1")
+        assert resp.status == 200
+        client.pump(lambda: b"response_end" in client.responses[sid].body)
+        events = [json.loads(line) for line in bytes(client.responses[sid].body).splitlines()]
+        assert [e["kind"] for e in events if e["kind"] != "dropped"] == \
+            ["request_init", "response_init", "response_end"]
+        assert events[0]["path"] == "/over-h2/1"
+    finally:
+        client.sock.close()
+
+
+def test_with_identity_another_identity_is_refused_by_name(tapped, taps):
+    proxy, mesh_ca, _, as_web = tapped
+    tap = taps(proxy.admin, tls=(client_tls(mesh_ca, as_web), API))
+    wait_until(lambda: tap.status is not None, 5, message="tap answer")
+    assert tap.status == 403
+    detail = json.loads(tap.error_body)["detail"]
+    assert detail == f"tap needs mTLS as {TAP_ID}, not {WEB}"
+    assert proxy.metric("tap_opened_total") == 0
+
+
+def test_with_identity_loopback_plaintext_is_refused(tapped, taps):
+    proxy, _, _, _ = tapped
+    tap = taps(proxy.admin)
+    wait_until(lambda: tap.status is not None, 5, message="tap answer")
+    assert tap.status == 403
+    assert json.loads(tap.error_body)["detail"] == f"tap needs mTLS as {TAP_ID}"
+
+
+def test_with_identity_tls_without_a_client_certificate_is_refused(tapped):
+    proxy, mesh_ca, _, _ = tapped
+    raw = socket.create_connection(proxy.admin, timeout=5)
+    with pytest.raises((ssl.SSLError, ConnectionError, OSError)):
+        with client_tls(mesh_ca).wrap_socket(raw, server_hostname=API) as conn:
+            # TLS 1.3: the client finishes first; the server's refusal arrives on reading.
+            conn.sendall(b"GET /tap HTTP/1.1\r\nHost: admin\r\n\r\n")
+            if not conn.recv(65536):
+                raise ConnectionError("closed without an answer")
+    assert proxy.metric("tap_opened_total") == 0
+
+
+def test_with_identity_probes_and_scrapes_stay_plaintext(tapped):
+    proxy, mesh_ca, as_tap, _ = tapped
+    assert proxy.admin_get("/ready").status == 200
+    assert proxy.admin_get("/live").status == 200
+    resp = proxy.admin_get("/metrics")
+    assert resp.status == 200 and b"tap_open" in resp.body
+    # The same routes over mTLS too.
+    raw = socket.create_connection(proxy.admin, timeout=5)
+    with client_tls(mesh_ca, as_tap).wrap_socket(raw, server_hostname=API) as conn:
+        conn.sendall(b"GET /ready HTTP/1.1\r\nHost: admin\r\n\r\n")
+        assert conn.recv(65536).startswith(b"HTTP/1.1 200")

@@ -47,9 +47,10 @@ void Server::Detector::on_read(buffer::Slice data) {
 
 bool Server::Detector::past_tls() {
   if (tls_decided_) return true;
-  const auto& context = server_.options().tls;
+  const ServerOptions& options = server_.options();
+  bool tls_offered = options.tls_provider != nullptr || options.tls != nullptr;
   std::string bytes = peeked_.to_string();
-  if (context == nullptr || static_cast<uint8_t>(bytes[0]) != 0x16) {  // not a TLS handshake
+  if (!tls_offered || static_cast<uint8_t>(bytes[0]) != 0x16) {  // not a TLS handshake
     tls_decided_ = true;
     return true;
   }
@@ -58,7 +59,11 @@ bool Server::Detector::past_tls() {
   size_t record = 5 + ((static_cast<uint8_t>(bytes[3]) << 8) | static_cast<uint8_t>(bytes[4]));
   if (bytes.size() < record) return false;
   tls_decided_ = true;
-  auto session = tls::Session::server(context);
+  // Asked once per connection, now: a rotated certificate serves the next ClientHello.
+  std::shared_ptr<const tls::Context> context =
+      options.tls_provider ? options.tls_provider() : options.tls;
+  if (context == nullptr) return true;  // no certificate yet: detected as plaintext
+  auto session = tls::Session::server(std::move(context));
   auto started = session ? tcp_->set_transport_layer(std::move(*session), bytes)
                          : Result<void>(std::unexpected(session.error()));
   if (!started) {

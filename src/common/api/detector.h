@@ -24,8 +24,8 @@ class Server::Detector final : public Server::Connection, private net::TcpConnec
   void on_error(const Error&) override { close(net::CloseMode::kNoFlush); }
   void on_closed() override;
   void hand_over(bool http2);
-  // With ServerOptions::tls: whether the bytes so far can be detected as HTTP yet (false while
-  // a TLS record is incomplete or its handshake has just started).
+  // With ServerOptions::tls or tls_provider: whether the bytes so far can be detected as HTTP yet
+  // (false while a TLS record is incomplete or its handshake has just started).
   bool past_tls();
 
   Server& server_;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/http/h1/encoder.h"
+#include "common/tls/session.h"
 
 namespace lmesh::api {
 namespace h1 = http::h1;
@@ -119,6 +120,8 @@ H1Connection::H1Connection(Server& server, uint64_t id, std::unique_ptr<net::Tcp
       idle_(server.worker().loop(), [this] { close(net::CloseMode::kFlush); }),
       overflow_close_(server.worker().loop(), [this] { close(net::CloseMode::kAbort); }) {
   tcp_->set_handler(*this);
+  // The handshake (if any) is over by now: the detector saw plaintext.
+  peer_identity_ = tls::peer_identity(tcp_->transport_layer()).value_or("");
 }
 
 void H1Connection::start() {
@@ -208,6 +211,7 @@ void H1Connection::dispatch() {
     request.headers = &req.headers;
     request.body = std::move(body_);
     request.peer = tcp_->peer();
+    request.peer_identity = peer_identity_;
     server_.dispatch(request, std::move(response));
   }
   dispatching_ = false;

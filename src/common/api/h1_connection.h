@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "common/api/server.h"
 #include "common/buffer/buffer.h"
@@ -51,6 +52,7 @@ class H1Connection final : public Server::Connection,
   Server& server_;
   uint64_t id_;
   std::unique_ptr<net::TcpConnection> tcp_;
+  std::string peer_identity_;  // what every request reports as Request::peer_identity
   http::h1::Parser parser_;
   buffer::Buffer pending_;
   event::Deadline idle_;

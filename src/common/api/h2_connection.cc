@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/tls/session.h"
+
 namespace lmesh::api {
 namespace h2 = http::h2;
 
@@ -102,6 +104,8 @@ H2Connection::H2Connection(Server& server, uint64_t id, std::unique_ptr<net::Tcp
       initial_(std::move(initial)),
       idle_(server.worker().loop(), [this] { close(net::CloseMode::kFlush); }) {
   tcp_->set_handler(*this);
+  // The handshake (if any) is over by now: the detector saw plaintext.
+  peer_identity_ = tls::peer_identity(tcp_->transport_layer()).value_or("");
 }
 
 H2Connection::~H2Connection() = default;
@@ -198,6 +202,7 @@ void H2Connection::dispatch(h2::Stream& stream, Request& request) {
   req.headers = &head.headers;
   req.body = std::move(request.body);
   req.peer = tcp_->peer();
+  req.peer_identity = peer_identity_;
   server_.dispatch(req, std::move(response));
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <unordered_map>
 
 #include "common/api/server.h"
@@ -58,6 +59,7 @@ class H2Connection final : public Server::Connection,
   Server& server_;
   uint64_t id_;
   std::unique_ptr<net::TcpConnection> tcp_;
+  std::string peer_identity_;  // what every request reports as Request::peer_identity
   buffer::Buffer initial_;
   std::unique_ptr<http::h2::ServerSession> session_;
   std::unordered_map<http::h2::StreamId, Request> requests_;

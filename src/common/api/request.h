@@ -23,6 +23,10 @@ struct Request {
   const http::HeaderMap* headers = nullptr;  // valid during the handler call only
   std::string body;
   net::SocketAddress peer;
+  // The mesh identity the client proved over TLS: the DNS SAN of a client certificate the
+  // handshake verified against the server's trust anchors. Empty for plaintext and for TLS
+  // clients without one.
+  std::string peer_identity;
 
   // The first value of a query parameter, if present.
   std::optional<std::string_view> param(std::string_view name) const;

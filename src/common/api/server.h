@@ -41,8 +41,14 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60'000};  // idle keep-alive connections close
   // TLS: a connection that opens with a TLS record is terminated with this context (ALPN h2 or
   // http/1.1) and then detected like any other; plaintext is still served beside it, so curl
-  // and h2c clients keep working. Null: plaintext only.
+  // and h2c clients keep working. Null: plaintext only. A server context that requires (or
+  // verifies) client certificates tells handlers who the client proved to be
+  // (Request::peer_identity).
   std::shared_ptr<const tls::Context> tls;
+  // For a certificate that rotates: asked at each connection that opens with a TLS record, and
+  // wins over `tls` when set. Connections keep the context they started with. A null result
+  // serves that connection as plaintext (no certificate yet): its ClientHello gets a 400.
+  std::function<std::shared_ptr<const tls::Context>()> tls_provider;
   // Runs with the request target when a body is refused with 413 (no handler sees such a
   // request), so that a service can count the refusal in its own metrics.
   std::function<void(std::string_view target)> on_body_too_large;

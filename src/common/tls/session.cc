@@ -256,6 +256,14 @@ std::string_view Session::alpn() const {
 std::optional<std::string> Session::peer_identity() const {
   X509* cert = peer_certificate(ssl_);
   if (cert == nullptr) return std::nullopt;
+  // With SSL_VERIFY_PEER a failed verification already fails the handshake; this keeps a name
+  // from ever being reported for a certificate nobody checked (SSL_VERIFY_NONE, no anchors).
+  // Resumed sessions carry the original handshake's result.
+  if (SSL_get_verify_result(ssl_) != X509_V_OK ||
+      (SSL_get_verify_mode(ssl_) & SSL_VERIFY_PEER) == 0) {
+    X509_free(cert);
+    return std::nullopt;
+  }
   Certificate leaf = Certificate::from_native(cert);
   X509_free(cert);
   auto names = leaf.dns_names();
@@ -274,6 +282,12 @@ std::string_view Session::version() const {
 std::string Session::server_name() const {
   const char* name = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name);
   return name == nullptr ? std::string() : std::string(name);
+}
+
+std::optional<std::string> peer_identity(const net::TransportLayer* layer) {
+  const auto* session = dynamic_cast<const Session*>(layer);
+  if (session == nullptr || !session->established()) return std::nullopt;
+  return session->peer_identity();
 }
 
 void Session::on_new_ticket(ssl_session_st* session) {

@@ -72,7 +72,9 @@ class Session final : public net::TransportLayer {
 
   // After the handshake:
   std::string_view alpn() const;
-  // The peer's first DNS SAN (its mesh identity), if it presented a certificate.
+  // The peer's first DNS SAN (its mesh identity), if it presented a certificate and the
+  // handshake verified it against the trust anchors (a context without anchors verifies
+  // nothing, so a name there would be only a claim).
   std::optional<std::string> peer_identity() const;
   bool resumed() const;
   std::string_view version() const;
@@ -101,5 +103,10 @@ class Session final : public net::TransportLayer {
   bool close_notify_sent_ = false;
   bool wrong_server_name_ = false;
 };
+
+// The mesh identity a connection's peer proved (Session::peer_identity), when `layer` is a TLS
+// session; nullopt for plaintext (no layer) and for peers without a verified certificate. For
+// servers that admit clients by identity, whatever else they speak over the connection.
+std::optional<std::string> peer_identity(const net::TransportLayer* layer);
 
 }  // namespace lmesh::tls

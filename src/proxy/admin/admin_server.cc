@@ -4,8 +4,19 @@
 
 namespace lmesh::proxy {
 
-AdminServer::AdminServer(event::Worker& control, ReadyFn ready, MetricsFn metrics, TapFn tap)
-    : server_(control) {
+namespace {
+
+api::ServerOptions options(AdminServer::TlsFn tls) {
+  api::ServerOptions o;
+  o.tls_provider = std::move(tls);
+  return o;
+}
+
+}  // namespace
+
+AdminServer::AdminServer(event::Worker& control, TlsFn tls, ReadyFn ready, MetricsFn metrics,
+                         TapFn tap)
+    : server_(control, options(std::move(tls))) {
   server_.route("GET", "/live", [](const api::Request&, std::shared_ptr<api::Response> r) {
     r->send(200, "text/plain", "live\n");
   });

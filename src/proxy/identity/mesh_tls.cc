@@ -14,6 +14,10 @@ Result<std::shared_ptr<const MeshTls>> MeshTls::make(
   server.ticket_key = ticket_key;
   auto server_ctx = tls::Context::make(server);
   if (!server_ctx) return fail(Error::wrap(server_ctx.error(), "inbound TLS context"));
+  tls::ContextOptions admin = server;
+  admin.alpn = {std::string(kAlpnH2), std::string(kAlpnHttp1)};
+  auto admin_ctx = tls::Context::make(admin);
+  if (!admin_ctx) return fail(Error::wrap(admin_ctx.error(), "admin TLS context"));
 
   std::shared_ptr<const tls::Context> clients[3];
   const std::vector<std::string> alpns[3] = {
@@ -28,9 +32,9 @@ Result<std::shared_ptr<const MeshTls>> MeshTls::make(
     if (!ctx) return fail(Error::wrap(ctx.error(), "outbound TLS context"));
     clients[i] = std::move(*ctx);
   }
-  auto snapshot = std::make_shared<MeshTls>(MeshTls{identity, credentials.leaf,
-                                                    std::move(*server_ctx), std::move(clients[0]),
-                                                    std::move(clients[1]), std::move(clients[2])});
+  auto snapshot = std::make_shared<MeshTls>(
+      MeshTls{identity, credentials.leaf, std::move(*server_ctx), std::move(clients[0]),
+              std::move(clients[1]), std::move(clients[2]), std::move(*admin_ctx)});
   return std::shared_ptr<const MeshTls>(std::move(snapshot));
 }
 

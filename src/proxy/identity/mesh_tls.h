@@ -19,6 +19,8 @@ namespace lmesh::proxy {
 // port (DESIGN.md "Identity").
 inline constexpr std::string_view kAlpnH2 = "h2";
 inline constexpr std::string_view kAlpnOpaque = "lmesh.io/opaque-v1";
+// The admin port also answers HTTP/1.1 clients over TLS (curl, lmesh-tap's proxy streams).
+inline constexpr std::string_view kAlpnHttp1 = "http/1.1";
 
 struct MeshTls {
   std::string identity;  // this proxy's DNS identity name
@@ -27,8 +29,12 @@ struct MeshTls {
   std::shared_ptr<const tls::Context> client_h2;      // outbound HTTP (ALPN h2)
   std::shared_ptr<const tls::Context> client_opaque;  // outbound TCP (ALPN opaque-v1)
   std::shared_ptr<const tls::Context> client_plain;   // HTTP/1 upgrades (no ALPN)
+  // The admin port's TLS (api::Server): ALPN h2 or http/1.1, not the opaque protocol, and a
+  // client certificate that chains to the trust anchors, as inbound; who it names decides
+  // what the client may do there (the tap service's identity may tap).
+  std::shared_ptr<const tls::Context> admin;
 
-  // Builds both contexts for `credentials`. Every snapshot of a process shares `ticket_key`,
+  // Builds every context for `credentials`. Every snapshot of a process shares `ticket_key`,
   // so peers resume their sessions across renewals.
   static Result<std::shared_ptr<const MeshTls>> make(
       const std::string& identity, const tls::Credentials& credentials,

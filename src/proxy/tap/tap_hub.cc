@@ -25,11 +25,13 @@ void add_family(metrics::Snapshot& snapshot, std::string name, std::string help,
 
 }  // namespace
 
-TapHub::TapHub(event::Worker& control, size_t workers, Publish publish, TapLimits limits)
+TapHub::TapHub(event::Worker& control, size_t workers, Publish publish, TapLimits limits,
+               TapAccess access)
     : control_(control),
       workers_(workers),
       publish_(std::move(publish)),
       limits_(limits),
+      access_(std::move(access)),
       stats_(std::make_shared<TapStats>()),
       self_(std::make_shared<TapHub*>(this)) {}
 
@@ -38,9 +40,9 @@ TapHub::~TapHub() {
 }
 
 void TapHub::open(const api::Request& request, std::shared_ptr<api::Response> response) {
-  // Until the admin port speaks mTLS, a tap shows requests only to this host's own users.
-  if (!request.peer.is_loopback()) {
-    response->error(403, "forbidden", "tap is open to loopback clients only");
+  if (auto allowed = check_tap_access(access_, request.peer, request.peer_identity); !allowed) {
+    spdlog::debug("tap refused for {}: {}", request.peer.to_string(), allowed.error().message());
+    response->error(403, "forbidden", allowed.error().message());
     return;
   }
   auto filter = parse_tap_filter(request.query, request.body);
@@ -65,7 +67,8 @@ void TapHub::open(const api::Request& request, std::shared_ptr<api::Response> re
     });
     report_every_second();
   }
-  spdlog::info("tap opened by {} ({} open)", request.peer.to_string(), open_.size());
+  spdlog::info("tap opened by {}{}{} ({} open)", request.peer.to_string(),
+               request.peer_identity.empty() ? "" : " as ", request.peer_identity, open_.size());
   publish();
 }
 

@@ -11,6 +11,7 @@
 #include "common/event/timer.h"
 #include "common/event/worker.h"
 #include "common/metrics/snapshot.h"
+#include "proxy/tap/tap_access.h"
 #include "proxy/tap/tap_subscription.h"
 #include "proxy/tap/worker_taps.h"
 
@@ -22,7 +23,9 @@ class TapHub {
   using Publish = std::function<void(std::shared_ptr<const WorkerTaps::Subscribers>)>;
 
   // `workers`: how many workers tap requests (each gets a share of a tap's max_rps).
-  TapHub(event::Worker& control, size_t workers, Publish publish, TapLimits limits = {});
+  // `access`: who may tap (check_tap_access).
+  TapHub(event::Worker& control, size_t workers, Publish publish, TapLimits limits = {},
+         TapAccess access = {});
   ~TapHub();
   TapHub(const TapHub&) = delete;
   TapHub& operator=(const TapHub&) = delete;
@@ -46,6 +49,7 @@ class TapHub {
   size_t workers_;
   Publish publish_;
   TapLimits limits_;
+  TapAccess access_;
   std::shared_ptr<TapStats> stats_;
   std::vector<std::shared_ptr<TapSubscription>> open_;
   std::unique_ptr<event::Timer> report_timer_;  // exists while taps are open

@@ -107,6 +107,10 @@ std::vector<FlagCase> every_flag() {
        [](const ProxyConfig& c) { return c.trust_anchors_file == "/run/ca.crt"; }},
       {"inbound-require-identity", "true",
        [](const ProxyConfig& c) { return c.inbound_require_identity; }},
+      {"tap-identity", "viewer.ops.serviceaccount.identity.lmesh.cluster.local",
+       [](const ProxyConfig& c) {
+         return c.tap_identity == "viewer.ops.serviceaccount.identity.lmesh.cluster.local";
+       }},
       {"detect-timeout", "250ms",
        [](const ProxyConfig& c) { return c.detect_timeout == milliseconds(250); }},
       {"opaque-ports", "3306,25",
@@ -170,6 +174,7 @@ TEST_CASE("defaults match the README", "[proxy][config]") {
   CHECK(c.shutdown_grace == milliseconds(30'000));
   CHECK(c.log_level == "info");
   CHECK(c.log_format == log::Format::kText);
+  CHECK(c.tap_identity == "tap.lmesh-system.serviceaccount.identity.lmesh.cluster.local");
 }
 
 TEST_CASE("every flag is parsed, as --flag value and as --flag=value", "[proxy][config]") {
@@ -241,6 +246,9 @@ TEST_CASE("errors name the flag and the bad value", "[proxy][config]") {
        "invalid --meshed-endpoints '10.0.0.2:4143,10.0.0.3'"},
       {{"--log-level", "verbose"}, "invalid --log-level 'verbose'"},
       {{"--log-format", "yaml"}, "invalid --log-format 'yaml'"},
+      {{"--tap-identity", "tap.lmesh-system"}, "invalid --tap-identity 'tap.lmesh-system'"},
+      {{"--tap-identity", "Tap.lmesh-system.serviceaccount.identity.lmesh.cluster.local"},
+       "invalid --tap-identity 'Tap.lmesh-system"},
   };
   for (const Bad& b : cases) {
     INFO(b.args[0]);
@@ -255,6 +263,8 @@ TEST_CASE("errors name the flag and the bad value", "[proxy][config]") {
              Catch::Contains("no valid unit"));
   CHECK_THAT(parse_error({"--outbound-target", "10.0.0.1:0"}).describe(),
              Catch::Contains("non-zero port"));
+  CHECK_THAT(parse_error({"--tap-identity", "tap"}).describe(),
+             Catch::Contains("expected <sa>.<ns>.serviceaccount.identity.lmesh.cluster.local"));
 }
 
 TEST_CASE("boundary values are accepted", "[proxy][config]") {

@@ -1,5 +1,5 @@
 // The proxy tap's pure parts: the filter (parsing and matching), a subscription's rate limit,
-// queue and slow-reader drops, and the hub's loopback-only rule.
+// queue and slow-reader drops, and who may tap (loopback, or the tap service's identity).
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/event/worker.h"
+#include "proxy/tap/tap_access.h"
 #include "proxy/tap/tap_filter.h"
 #include "proxy/tap/tap_hub.h"
 #include "proxy/tap/tap_subscription.h"
@@ -262,5 +263,82 @@ TEST_CASE("the hub refuses taps from off the host and bad filters, and publishes
   hub.close_all();
   CHECK(good->ended_);
   CHECK(published == std::vector<size_t>{1, 0});
+  finish(control);
+}
+
+namespace {
+constexpr const char* kTapIdentity = "tap.lmesh-system.serviceaccount.identity.lmesh.cluster.local";
+constexpr const char* kWeb = "web.default.serviceaccount.identity.lmesh.cluster.local";
+
+std::string refusal(const TapAccess& access, const char* peer, std::string_view identity) {
+  auto r = check_tap_access(access, addr(peer), identity);
+  REQUIRE_FALSE(r);
+  return r.error().message();
+}
+}  // namespace
+
+TEST_CASE("without an identity, loopback clients may tap and nobody else") {
+  TapAccess access;  // the proxy has no identity
+  CHECK(check_tap_access(access, addr("127.0.0.1:40000"), ""));
+  CHECK(check_tap_access(access, addr("[::1]:40000"), ""));
+  CHECK(refusal(access, "198.18.0.5:40000", "") == "tap is open to loopback clients only");
+  // A proven identity changes nothing here: the rule is the host's.
+  CHECK(refusal(access, "198.18.0.5:40000", kTapIdentity) ==
+        "tap is open to loopback clients only");
+}
+
+TEST_CASE("with an identity, only the tap service's identity may tap, from anywhere") {
+  TapAccess access{kTapIdentity};
+  CHECK(check_tap_access(access, addr("198.18.0.5:40000"), kTapIdentity));
+  CHECK(check_tap_access(access, addr("127.0.0.1:40000"), kTapIdentity));
+  // Loopback plaintext is refused too: on a shared host it proves nothing.
+  CHECK(refusal(access, "127.0.0.1:40000", "") ==
+        "tap needs mTLS as tap.lmesh-system.serviceaccount.identity.lmesh.cluster.local");
+  CHECK(refusal(access, "198.18.0.5:40000", "") ==
+        "tap needs mTLS as tap.lmesh-system.serviceaccount.identity.lmesh.cluster.local");
+  // Another identity is named, so that a misconfigured tap service can tell.
+  CHECK(refusal(access, "198.18.0.5:40000", kWeb) ==
+        "tap needs mTLS as tap.lmesh-system.serviceaccount.identity.lmesh.cluster.local, not "
+        "web.default.serviceaccount.identity.lmesh.cluster.local");
+  // Exact match only: no prefix or case games.
+  CHECK_FALSE(check_tap_access(access, addr("127.0.0.1:1"), std::string(kTapIdentity) + "x"));
+  CHECK_FALSE(check_tap_access(access, addr("127.0.0.1:1"),
+                               "TAP.lmesh-system.serviceaccount.identity.lmesh.cluster.local"));
+}
+
+TEST_CASE("the hub with an identity admits the tap service's identity and refuses the rest") {
+  event::Worker control(0);
+  std::vector<size_t> published;
+  TapHub hub(
+      control, 1,
+      [&](std::shared_ptr<const WorkerTaps::Subscribers> open) {
+        published.push_back(open->size());
+      },
+      TapLimits{}, TapAccess{kTapIdentity});
+  api::Request request;
+  request.method = "GET";
+  request.path = "/tap";
+  request.peer = addr("127.0.0.1:40000");
+  auto plain = std::make_shared<RecordingResponse>();
+  hub.open(request, plain);
+  CHECK(plain->status_ == 403);
+  CHECK(nlohmann::json::parse(plain->body_)["detail"] ==
+        "tap needs mTLS as tap.lmesh-system.serviceaccount.identity.lmesh.cluster.local");
+
+  request.peer_identity = kWeb;
+  auto wrong = std::make_shared<RecordingResponse>();
+  hub.open(request, wrong);
+  CHECK(wrong->status_ == 403);
+  CHECK_THAT(nlohmann::json::parse(wrong->body_)["detail"].get<std::string>(),
+             Catch::EndsWith(", not web.default.serviceaccount.identity.lmesh.cluster.local"));
+  CHECK(published.empty());
+
+  request.peer = addr("198.18.0.5:40000");
+  request.peer_identity = kTapIdentity;
+  auto good = std::make_shared<RecordingResponse>();
+  hub.open(request, good);
+  CHECK(good->status_ == 200);
+  CHECK(published == std::vector<size_t>{1});
+  hub.close_all();
   finish(control);
 }

@@ -1,11 +1,15 @@
-// Gets and keeps the proxy's certificate (DESIGN.md "Identity"): at start it makes an ECDSA
-// P-256 key in memory (never written anywhere), sends lmesh-identity a CSR with its token, and
-// publishes a MeshTls snapshot once a certificate that checks out arrives. It renews at 70 %
-// of the certificate's life (with jitter, so a fleet started together does not renew together)
-// and retries failures with exponential backoff, serving with the current certificate
-// meanwhile: an identity-service outage costs nothing until the certificate expires.
+// Gets and keeps a workload's certificate from lmesh-identity (DESIGN.md "Identity"): at start
+// it makes an ECDSA P-256 key in memory (never written anywhere), sends lmesh-identity a CSR
+// with its token, and publishes the credentials once a certificate that checks out arrives. It
+// renews at 70 % of the certificate's life (with jitter, so a fleet started together does not
+// renew together) and retries failures with exponential backoff, serving with the current
+// certificate meanwhile: an identity-service outage costs nothing until the certificate
+// expires.
 //
-// Runs on the control thread; the snapshot reaches the workers through `publish`.
+// Runs on one loop (the proxy's control thread); what the credentials become (the proxy's
+// MeshTls contexts, a controller's client context) is the caller's, in `publish`. Shared by
+// every mesh process that proves who it is: the proxy, and lmesh-tap towards the proxies'
+// admin ports.
 #pragma once
 
 #include <chrono>
@@ -22,14 +26,14 @@
 #include "common/metrics/snapshot.h"
 #include "common/net/socket_address.h"
 #include "common/tls/certificate.h"
+#include "common/tls/context.h"
 #include "common/tls/key.h"
-#include "proxy/identity/mesh_tls.h"
 
-namespace lmesh::proxy {
+namespace lmesh::identity {
 
 struct IdentitySettings {
   net::SocketAddress identity_addr;  // lmesh-identity's API
-  std::string name;                  // this proxy's identity (a DNS SAN)
+  std::string name;                  // this workload's identity (a DNS SAN)
   std::string token_file;            // read before every request: tokens rotate
   std::string server_name;           // the identity lmesh-identity proves over TLS
   std::vector<tls::Certificate> trust_anchors;
@@ -39,7 +43,9 @@ struct IdentitySettings {
 
 class IdentityClient {
  public:
-  using Publish = std::function<void(std::shared_ptr<const MeshTls>)>;
+  // Takes newly issued credentials (checked: our key, our name, a chain to the anchors). An
+  // error (the caller could not use them) counts as a failed refresh and is retried.
+  using Publish = std::function<Result<void>(const tls::Credentials& credentials)>;
 
   static Result<std::unique_ptr<IdentityClient>> make(event::Worker& control,
                                                       IdentitySettings settings, Publish publish);
@@ -49,7 +55,7 @@ class IdentityClient {
 
   // Asks for the first certificate.
   void start();
-  bool has_certificate() const { return current_ != nullptr; }
+  bool has_certificate() const { return current_.has_value(); }
   // identity_cert_expiration_timestamp_seconds and identity_cert_refresh_total.
   void append_metrics(metrics::Snapshot& snapshot) const;
 
@@ -67,15 +73,14 @@ class IdentityClient {
   Publish publish_;
   tls::PrivateKey key_;
   std::string csr_pem_;
-  tls::TicketKey ticket_key_;
   api::Client client_;
   std::unique_ptr<api::Call> call_;
   event::Timer timer_;
   std::mt19937_64 rng_;
   std::chrono::milliseconds backoff_;
-  std::shared_ptr<const MeshTls> current_;
+  std::optional<tls::Certificate> current_;  // the leaf in use
   uint64_t refreshed_ = 0;
   uint64_t failed_ = 0;
 };
 
-}  // namespace lmesh::proxy
+}  // namespace lmesh::identity

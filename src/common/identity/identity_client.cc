@@ -1,4 +1,4 @@
-#include "proxy/identity/identity_client.h"
+#include "common/identity/identity_client.h"
 
 #include <spdlog/spdlog.h>
 
@@ -10,7 +10,7 @@
 #include "common/tls/csr.h"
 #include "common/tls/identity_name.h"
 
-namespace lmesh::proxy {
+namespace lmesh::identity {
 namespace {
 
 using Clock = std::chrono::system_clock;
@@ -85,7 +85,6 @@ IdentityClient::IdentityClient(event::Worker& control, IdentitySettings settings
       publish_(std::move(publish)),
       key_(std::move(key)),
       csr_pem_(std::move(csr_pem)),
-      ticket_key_(tls::random_ticket_key()),
       client_(control, settings_.identity_addr, std::move(client_options)),
       timer_(control.loop(), [this] { request(); }),
       rng_(std::random_device{}()),
@@ -119,22 +118,20 @@ void IdentityClient::on_response(Result<api::ClientResponse> response) {
     retry(credentials.error());
     return;
   }
-  auto snapshot = MeshTls::make(settings_.name, *credentials, settings_.trust_anchors, ticket_key_);
-  if (!snapshot) {
-    retry(snapshot.error());
+  if (auto used = publish_(*credentials); !used) {
+    retry(used.error());
     return;
   }
-  current_ = *snapshot;
+  current_ = credentials->leaf;
   ++refreshed_;
   backoff_ = settings_.backoff_min;
   Clock::time_point now = Clock::now();
-  Clock::time_point expires = current_->leaf.not_after();
+  Clock::time_point expires = current_->not_after();
   auto remaining = std::chrono::duration_cast<milliseconds>(expires - now);
   std::uniform_real_distribution<double> jitter(kRenewAt - kRenewJitter, kRenewAt + kRenewJitter);
   auto renew_in = milliseconds(static_cast<int64_t>(remaining.count() * jitter(rng_)));
   spdlog::info("identity certificate issued identity={} expires_in={}s renew_in={}s",
                settings_.name, remaining.count() / 1000, renew_in.count() / 1000);
-  publish_(current_);
   schedule(std::max(renew_in, milliseconds(100)));
 }
 
@@ -182,8 +179,8 @@ void IdentityClient::retry(const Error& why) {
   auto delay = milliseconds(static_cast<int64_t>(backoff_.count() * jitter(rng_)));
   // While a certificate is held, retry within half its remaining life (but not in a tight
   // loop); once it has expired, plain backoff.
-  if (current_ != nullptr) {
-    auto left = std::chrono::duration_cast<milliseconds>(current_->leaf.not_after() - Clock::now());
+  if (current_.has_value()) {
+    auto left = std::chrono::duration_cast<milliseconds>(current_->not_after() - Clock::now());
     if (left > milliseconds(0)) delay = std::max(milliseconds(100), std::min(delay, left / 2));
   }
   spdlog::warn("identity certificate request failed, retrying in {} ms: {}", delay.count(),
@@ -197,12 +194,12 @@ void IdentityClient::schedule(milliseconds after) {
 }
 
 void IdentityClient::append_metrics(metrics::Snapshot& snapshot) const {
-  if (current_ != nullptr) {
+  if (current_.has_value()) {
     metrics::FamilySnapshot& f = snapshot.families.emplace_back();
     f.name = "identity_cert_expiration_timestamp_seconds";
     f.help = "When this proxy's certificate expires, in seconds since the epoch";
     f.type = metrics::MetricType::kGauge;
-    f.series.push_back(series({}, seconds_since_epoch(current_->leaf.not_after())));
+    f.series.push_back(series({}, seconds_since_epoch(current_->not_after())));
   }
   metrics::FamilySnapshot& r = snapshot.families.emplace_back();
   r.name = "identity_cert_refresh_total";
@@ -213,4 +210,4 @@ void IdentityClient::append_metrics(metrics::Snapshot& snapshot) const {
   r.series.push_back(series({"success"}, static_cast<double>(refreshed_)));
 }
 
-}  // namespace lmesh::proxy
+}  // namespace lmesh::identity
