@@ -2,6 +2,7 @@
 
 #include "common/config/duration.h"
 #include "common/config/setters.h"
+#include "common/tls/identity_name.h"
 
 namespace lmesh::tap {
 namespace {
@@ -22,6 +23,35 @@ Result<void> set_bounded(std::chrono::milliseconds& out, std::string_view v,
   return {};
 }
 
+// A mesh identity's DNS name as lmesh-identity issues them: a typo would otherwise surface
+// only as a refused certificate request, or as every proxy answering 403.
+Result<void> set_identity_name(std::string& out, std::string_view v) {
+  if (!tls::ServiceAccountIdentity::from_dns_name(v)) {
+    return fail(ErrorCode::kInvalidArgument,
+                "expected <sa>.<ns>.serviceaccount.identity.lmesh.cluster.local");
+  }
+  out = std::string(v);
+  return {};
+}
+
+// Identity comes as a set (as the proxy's flags): the address alone could never get a
+// certificate, and a token or anchors without the address would be silently ignored.
+Result<void> validate(const TapConfig& c) {
+  const std::pair<const char*, const std::string*> needed[] = {
+      {"--identity-token-file", &c.identity_token_file},
+      {"--trust-anchors", &c.trust_anchors_file}};
+  for (auto [flag, value] : needed) {
+    if (c.identity_enabled() && value->empty()) {
+      return fail(ErrorCode::kInvalidArgument,
+                  std::string("--identity-addr needs ") + flag + " too");
+    }
+    if (!c.identity_enabled() && !value->empty()) {
+      return fail(ErrorCode::kInvalidArgument, std::string(flag) + " needs --identity-addr too");
+    }
+  }
+  return {};
+}
+
 const std::vector<Setting>& settings() {
   static const std::vector<Setting> kSettings = {
       {"listen", "ADDR", "API listener: /v1/tap /v1/stat /metrics /ready /live (0.0.0.0:8088)",
@@ -37,6 +67,28 @@ const std::vector<Setting>& settings() {
        [](TapConfig& c, std::string_view v) {
          return set_bounded(c.stat_retention, v, std::chrono::seconds(1), kMaxRetention,
                             "must be between 1s and 168h");
+       }},
+      {"identity-addr", "HOST:PORT", "lmesh-identity's API; enables identity and mTLS to proxies",
+       [](TapConfig& c, std::string_view v) {
+         return config::set_optional_address(c.identity_addr, v);
+       }},
+      {"identity-name", "NAME",
+       "this service's identity, the proxies' --tap-identity "
+       "(tap.lmesh-system.serviceaccount.identity.lmesh.cluster.local)",
+       [](TapConfig& c, std::string_view v) { return set_identity_name(c.identity_name, v); }},
+      {"identity-token-file", "FILE", "token proving the identity (a ServiceAccount token)",
+       [](TapConfig& c, std::string_view v) {
+         return config::set_string(c.identity_token_file, v);
+       }},
+      {"trust-anchors", "FILE", "PEM bundle of the mesh's root certificates",
+       [](TapConfig& c, std::string_view v) {
+         return config::set_string(c.trust_anchors_file, v);
+       }},
+      {"identity-server-name", "NAME",
+       "the identity lmesh-identity must prove over TLS "
+       "(identity.lmesh-system.serviceaccount.identity.lmesh.cluster.local)",
+       [](TapConfig& c, std::string_view v) {
+         return config::set_string(c.identity_server_name, v);
        }},
       {"log-level", "LEVEL", "trace, debug, info, warn, error, off (info)",
        [](TapConfig& c, std::string_view v) { return config::set_log_level(c.log_level, v); }},
@@ -54,6 +106,8 @@ Result<ParsedArgs> parse_args(const std::vector<std::string>& args, config::GetE
   c.destination_addr = *net::SocketAddress::parse("127.0.0.1:8086");
   auto help = config::apply_flags(settings(), kEnvPrefix, args, getenv_fn, c);
   if (!help) return fail(help.error());
+  if (*help) return ParsedArgs{std::move(c), true};
+  if (auto ok = validate(c); !ok) return fail(ok.error());
   return ParsedArgs{std::move(c), *help};
 }
 

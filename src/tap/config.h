@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,20 @@ struct TapConfig {
   std::chrono::milliseconds scrape_interval{10'000};
   // How long scraped samples are kept (the longest /v1/stat window).
   std::chrono::milliseconds stat_retention{3'600'000};
+
+  // Identity (DESIGN.md "Identity"): with identity_addr set, lmesh-tap gets a certificate for
+  // identity_name and taps (and scrapes) every proxy with an identity over mTLS, which is the
+  // only way such a proxy serves GET /tap. Unset: plaintext, as towards proxies without one.
+  std::optional<net::SocketAddress> identity_addr;  // lmesh-identity's API
+  // Who lmesh-tap is: the proxies' --tap-identity.
+  std::string identity_name = "tap.lmesh-system.serviceaccount.identity.lmesh.cluster.local";
+  std::string identity_token_file;  // the token proving it, read before every request
+  std::string trust_anchors_file;   // PEM bundle of the mesh's roots (two during a rotation)
+  // The identity lmesh-identity must prove over TLS before the token is sent to it.
+  std::string identity_server_name =
+      "identity.lmesh-system.serviceaccount.identity.lmesh.cluster.local";
+
+  bool identity_enabled() const { return identity_addr.has_value(); }
 
   std::string log_level = "info";
   log::Format log_format = log::Format::kText;

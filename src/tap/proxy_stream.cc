@@ -28,10 +28,16 @@ struct Leftover final : event::DeferredDeletable {
 }  // namespace
 
 ProxyStream::ProxyStream(event::Worker& worker, const Pod& pod, const std::string& target,
-                         Events events)
-    : worker_(worker),
-      events_(std::move(events)),
-      client_(std::make_unique<api::Client>(worker, pod.admin, proxy_options())) {
+                         const TapIdentity& identity, Events events)
+    : worker_(worker), events_(std::move(events)) {
+  api::ClientOptions options = proxy_options();
+  if (auto secured = identity.secure_tap(pod, options); !secured) {
+    refused_ =
+        std::make_unique<event::Timer>(worker.loop(), [this, why = secured.error()] { end(why); });
+    refused_->arm(std::chrono::milliseconds(0));
+    return;
+  }
+  client_ = std::make_unique<api::Client>(worker, pod.admin, std::move(options));
   api::WatchCallbacks callbacks;
   callbacks.on_open = [this](int status) {
     if (status == 200) return true;

@@ -10,9 +10,11 @@
 #include <string_view>
 
 #include "common/api/client.h"
+#include "common/event/timer.h"
 #include "common/event/worker.h"
 #include "common/result.h"
 #include "tap/pod.h"
+#include "tap/tap_identity.h"
 
 namespace lmesh::tap {
 
@@ -23,7 +25,9 @@ class ProxyStream {
     std::function<void(const Error& why)> ended;  // once
   };
 
-  ProxyStream(event::Worker& worker, const Pod& pod, const std::string& target, Events events);
+  // Connects over mTLS when `identity` says so for this pod (TapIdentity::secure_tap).
+  ProxyStream(event::Worker& worker, const Pod& pod, const std::string& target,
+              const TapIdentity& identity, Events events);
   // Frees the connection on a later loop turn: a stream may be dropped from its own callback.
   ~ProxyStream();
   ProxyStream(const ProxyStream&) = delete;
@@ -38,6 +42,9 @@ class ProxyStream {
   Events events_;
   std::unique_ptr<api::Client> client_;
   std::unique_ptr<api::Watch> watch_;
+  // Reports a stream that could not even be set up on a later loop turn: `ended` must not run
+  // from inside the constructor, while the tap is still opening its other streams.
+  std::unique_ptr<event::Timer> refused_;
   bool ended_ = false;
 };
 

@@ -7,8 +7,8 @@
 
 namespace lmesh::tap {
 
-ScrapeBatch::ScrapeBatch(event::Worker& worker, TapMetrics& metrics, const std::vector<Pod>& pods,
-                         std::chrono::milliseconds timeout, Done done)
+ScrapeBatch::ScrapeBatch(event::Worker& worker, const TapIdentity& identity, TapMetrics& metrics,
+                         const std::vector<Pod>& pods, std::chrono::milliseconds timeout, Done done)
     : metrics_(metrics), done_(std::move(done)) {
   api::ClientOptions o;
   o.protocol = api::ClientProtocol::kHttp1;  // a plain GET, as Prometheus scrapes
@@ -17,7 +17,9 @@ ScrapeBatch::ScrapeBatch(event::Worker& worker, TapMetrics& metrics, const std::
   o.max_response_bytes = 16 << 20;
   pending_ = pods.size();
   for (const Pod& pod : pods) {
-    clients_.push_back(std::make_unique<api::Client>(worker, pod.admin, o));
+    api::ClientOptions options = o;
+    identity.secure_scrape(pod, options);
+    clients_.push_back(std::make_unique<api::Client>(worker, pod.admin, std::move(options)));
     calls_.push_back(clients_.back()->request(
         "GET", "/metrics", "",
         [this, key = pod.key()](Result<api::ClientResponse> r) { answered(key, std::move(r)); }));

@@ -13,6 +13,7 @@
 #include "common/event/worker.h"
 #include "tap/pod.h"
 #include "tap/stat_sample.h"
+#include "tap/tap_identity.h"
 #include "tap/tap_metrics.h"
 
 namespace lmesh::tap {
@@ -24,9 +25,10 @@ class ScrapeBatch : public event::DeferredDeletable {
   using Done = std::function<void(Samples)>;
 
   // `pods` must not be empty (Done would never run). Done runs from a client callback: free
-  // the batch on a later turn (Worker::defer_delete).
-  ScrapeBatch(event::Worker& worker, TapMetrics& metrics, const std::vector<Pod>& pods,
-              std::chrono::milliseconds timeout, Done done);
+  // the batch on a later turn (Worker::defer_delete). Pods with an identity are scraped over
+  // mTLS when `identity` holds a certificate (TapIdentity::secure_scrape).
+  ScrapeBatch(event::Worker& worker, const TapIdentity& identity, TapMetrics& metrics,
+              const std::vector<Pod>& pods, std::chrono::milliseconds timeout, Done done);
   ~ScrapeBatch() override;
 
  private:

@@ -37,7 +37,7 @@ class StatCollector::Query : public event::DeferredDeletable {
     if (pods_.empty()) return answer({});
     scraped_at_ = Clock::now();
     batch_ = std::make_unique<ScrapeBatch>(
-        owner_.worker_, owner_.metrics_, pods_, owner_.scrape_timeout_,
+        owner_.worker_, owner_.identity_, owner_.metrics_, pods_, owner_.scrape_timeout_,
         [this](ScrapeBatch::Samples samples) { answer(std::move(samples)); });
   }
 
@@ -62,11 +62,13 @@ class StatCollector::Query : public event::DeferredDeletable {
   std::unique_ptr<ScrapeBatch> batch_;
 };
 
-StatCollector::StatCollector(event::Worker& worker, PodDirectory& directory, TapMetrics& metrics,
+StatCollector::StatCollector(event::Worker& worker, PodDirectory& directory,
+                             const TapIdentity& identity, TapMetrics& metrics,
                              std::chrono::milliseconds interval,
                              std::chrono::milliseconds retention)
     : worker_(worker),
       directory_(directory),
+      identity_(identity),
       metrics_(metrics),
       interval_(interval),
       // A round must end before the next one starts.
@@ -111,7 +113,7 @@ void StatCollector::scrape_round(Result<std::vector<Pod>> pods) {
   }
   if (pods->empty()) return end_round({});
   round_batch_ = std::make_unique<ScrapeBatch>(
-      worker_, metrics_, *pods, scrape_timeout_,
+      worker_, identity_, metrics_, *pods, scrape_timeout_,
       [this](ScrapeBatch::Samples samples) { end_round(std::move(samples)); });
 }
 

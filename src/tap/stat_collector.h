@@ -16,14 +16,17 @@
 #include "tap/scrape_batch.h"
 #include "tap/stat_history.h"
 #include "tap/stat_params.h"
+#include "tap/tap_identity.h"
 #include "tap/tap_metrics.h"
 
 namespace lmesh::tap {
 
 class StatCollector {
  public:
-  StatCollector(event::Worker& worker, PodDirectory& directory, TapMetrics& metrics,
-                std::chrono::milliseconds interval, std::chrono::milliseconds retention);
+  // Scrapes pods with an identity over mTLS once `identity` holds a certificate.
+  StatCollector(event::Worker& worker, PodDirectory& directory, const TapIdentity& identity,
+                TapMetrics& metrics, std::chrono::milliseconds interval,
+                std::chrono::milliseconds retention);
   ~StatCollector();
   StatCollector(const StatCollector&) = delete;
   StatCollector& operator=(const StatCollector&) = delete;
@@ -45,6 +48,7 @@ class StatCollector {
 
   event::Worker& worker_;
   PodDirectory& directory_;
+  const TapIdentity& identity_;
   TapMetrics& metrics_;
   std::chrono::milliseconds interval_;
   std::chrono::milliseconds scrape_timeout_;

@@ -31,8 +31,9 @@ TapMetrics::TapMetrics()
   scrape_error_ = &scrapes.get({"error"});
 }
 
-std::string TapMetrics::render() const {
+std::string TapMetrics::render(const std::function<void(metrics::Snapshot&)>& append) const {
   metrics::Snapshot snapshot = registry_.snapshot();
+  if (append) append(snapshot);
   metrics::append_process_metrics(snapshot);
   return metrics::render_prometheus(snapshot);
 }

@@ -2,9 +2,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "common/metrics/registry.h"
+#include "common/metrics/snapshot.h"
 
 namespace lmesh::tap {
 
@@ -22,8 +24,9 @@ class TapMetrics {
   void proxy_error() { proxy_errors_.inc(); }
   void scraped(bool ok) { (ok ? scrape_ok_ : scrape_error_)->inc(); }
 
-  // The Prometheus text for GET /metrics, process_* metrics included.
-  std::string render() const;
+  // The Prometheus text for GET /metrics, process_* metrics included, and what `append` adds
+  // (the identity client's metrics, which live with it rather than in this registry).
+  std::string render(const std::function<void(metrics::Snapshot&)>& append = {}) const;
 
  private:
   metrics::Registry registry_;

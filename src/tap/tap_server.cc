@@ -19,10 +19,11 @@ api::ServerOptions server_options() {
 }  // namespace
 
 TapServer::TapServer(event::Worker& worker, PodDirectory& directory, StatCollector& stats,
-                     TapMetrics& metrics)
+                     const TapIdentity& identity, TapMetrics& metrics)
     : worker_(worker),
       directory_(directory),
       stats_(stats),
+      identity_(identity),
       metrics_(metrics),
       server_(worker, server_options()) {
   server_.route("GET", "/v1/tap", [this](const api::Request& req, auto r) { tap(req, r); });
@@ -38,14 +39,18 @@ TapServer::TapServer(event::Worker& worker, PodDirectory& directory, StatCollect
     r->send(200, "text/plain", "live\n");
   });
   server_.route("GET", "/ready", [this](const api::Request&, std::shared_ptr<api::Response> r) {
-    if (stats_.rounds() > 0) {
-      r->send(200, "text/plain", "ready\n");
-    } else {
+    if (stats_.rounds() == 0) {
       r->send(503, "text/plain", "not ready: no scrape round has completed yet\n");
+    } else if (!identity_.ready()) {
+      // Every proxy with an identity would refuse a tap until then.
+      r->send(503, "text/plain", "not ready: no certificate from lmesh-identity yet\n");
+    } else {
+      r->send(200, "text/plain", "ready\n");
     }
   });
   server_.route("GET", "/metrics", [this](const api::Request&, std::shared_ptr<api::Response> r) {
-    r->send(200, metrics::kPrometheusTextContentType, metrics_.render());
+    r->send(200, metrics::kPrometheusTextContentType,
+            metrics_.render([this](metrics::Snapshot& s) { identity_.append_metrics(s); }));
   });
 }
 
@@ -57,8 +62,8 @@ void TapServer::tap(const api::Request& request, std::shared_ptr<api::Response> 
     response->error(400, "bad parameters", params.error().message());
     return;
   }
-  auto session = std::make_unique<TapSession>(worker_, directory_, metrics_, std::move(*params),
-                                              std::move(response),
+  auto session = std::make_unique<TapSession>(worker_, directory_, identity_, metrics_,
+                                              std::move(*params), std::move(response),
                                               [this](TapSession* s) { session_finished(s); });
   TapSession* raw = session.get();
   sessions_.emplace(raw, std::move(session));

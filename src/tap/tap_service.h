@@ -12,6 +12,7 @@
 #include "tap/config.h"
 #include "tap/pod_directory.h"
 #include "tap/stat_collector.h"
+#include "tap/tap_identity.h"
 #include "tap/tap_metrics.h"
 #include "tap/tap_server.h"
 
@@ -24,8 +25,8 @@ class TapService {
   TapService(const TapService&) = delete;
   TapService& operator=(const TapService&) = delete;
 
-  // Binds the listener (a bad --listen fails here, before anything is served) and starts the
-  // scrape rounds.
+  // Binds the listener (a bad --listen fails here, before anything is served), starts the
+  // identity client (an unreadable --trust-anchors fails here) and the scrape rounds.
   Result<void> start();
   // Runs the loop until a signal has stopped the service.
   void run();
@@ -35,6 +36,7 @@ class TapService {
   // Declaration order is teardown order in reverse: the worker outlives everything on it.
   event::Worker worker_;
   TapMetrics metrics_;
+  TapIdentity identity_;
   PodDirectory directory_;
   StatCollector stats_;
   std::unique_ptr<TapServer> server_;

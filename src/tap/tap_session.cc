@@ -28,10 +28,12 @@ json proxy_object(const Pod& pod) {
 
 }  // namespace
 
-TapSession::TapSession(event::Worker& worker, PodDirectory& directory, TapMetrics& metrics,
-                       TapParams params, std::shared_ptr<api::Response> response, Finished finished)
+TapSession::TapSession(event::Worker& worker, PodDirectory& directory, const TapIdentity& identity,
+                       TapMetrics& metrics, TapParams params,
+                       std::shared_ptr<api::Response> response, Finished finished)
     : worker_(worker),
       directory_(directory),
+      identity_(identity),
       metrics_(metrics),
       params_(std::move(params)),
       response_(std::move(response)),
@@ -113,7 +115,7 @@ void TapSession::open_streams(const std::vector<std::string>& to_ips) {
   // Opened after the vector is complete: the callbacks find their proxy by index.
   for (size_t i = 0; i < proxies_.size(); ++i) {
     proxies_[i].stream = std::make_unique<ProxyStream>(
-        worker_, proxies_[i].pod, target,
+        worker_, proxies_[i].pod, target, identity_,
         ProxyStream::Events{[this, i](std::string_view line) { on_line(i, line); },
                             [this, i](const Error& why) { on_ended(i, why); }});
   }

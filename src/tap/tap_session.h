@@ -24,6 +24,7 @@
 #include "tap/pod_directory.h"
 #include "tap/proxy_stream.h"
 #include "tap/tap_admission.h"
+#include "tap/tap_identity.h"
 #include "tap/tap_metrics.h"
 #include "tap/tap_params.h"
 
@@ -33,8 +34,9 @@ class TapSession : public event::DeferredDeletable {
  public:
   using Finished = std::function<void(TapSession*)>;
 
-  TapSession(event::Worker& worker, PodDirectory& directory, TapMetrics& metrics, TapParams params,
-             std::shared_ptr<api::Response> response, Finished finished);
+  TapSession(event::Worker& worker, PodDirectory& directory, const TapIdentity& identity,
+             TapMetrics& metrics, TapParams params, std::shared_ptr<api::Response> response,
+             Finished finished);
   ~TapSession() override;
   TapSession(const TapSession&) = delete;
   TapSession& operator=(const TapSession&) = delete;
@@ -62,6 +64,7 @@ class TapSession : public event::DeferredDeletable {
 
   event::Worker& worker_;
   PodDirectory& directory_;
+  const TapIdentity& identity_;
   TapMetrics& metrics_;
   TapParams params_;
   std::shared_ptr<api::Response> response_;

@@ -161,7 +161,7 @@ Result<tls::Credentials> IdentityClient::accept(const api::ClientResponse& respo
   // Trust nothing the service says without checking: the key is ours, the name is ours, and
   // the chain leads to one of our anchors.
   if (!tls::key_matches(*leaf, key_)) {
-    return fail(ErrorCode::kProtocol, "the issued certificate is not for this proxy's key");
+    return fail(ErrorCode::kProtocol, "the issued certificate is not for this process's key");
   }
   auto names = leaf->dns_names();
   if (std::find(names.begin(), names.end(), settings_.name) == names.end()) {
@@ -197,7 +197,7 @@ void IdentityClient::append_metrics(metrics::Snapshot& snapshot) const {
   if (current_.has_value()) {
     metrics::FamilySnapshot& f = snapshot.families.emplace_back();
     f.name = "identity_cert_expiration_timestamp_seconds";
-    f.help = "When this proxy's certificate expires, in seconds since the epoch";
+    f.help = "When this process's certificate expires, in seconds since the epoch";
     f.type = metrics::MetricType::kGauge;
     f.series.push_back(series({}, seconds_since_epoch(current_->not_after())));
   }

@@ -1,5 +1,7 @@
 #include "proxy/identity/mesh_tls.h"
 
+#include "common/identity/mesh_client_context.h"
+
 namespace lmesh::proxy {
 
 Result<std::shared_ptr<const MeshTls>> MeshTls::make(
@@ -23,12 +25,7 @@ Result<std::shared_ptr<const MeshTls>> MeshTls::make(
   const std::vector<std::string> alpns[3] = {
       {std::string(kAlpnH2)}, {std::string(kAlpnOpaque)}, {}};
   for (int i = 0; i < 3; ++i) {
-    tls::ContextOptions client;
-    client.role = tls::Role::kClient;
-    client.credentials = credentials;
-    client.trust_anchors = trust_anchors;
-    client.alpn = alpns[i];
-    auto ctx = tls::Context::make(client);
+    auto ctx = identity::make_mesh_client_context(credentials, trust_anchors, alpns[i]);
     if (!ctx) return fail(Error::wrap(ctx.error(), "outbound TLS context"));
     clients[i] = std::move(*ctx);
   }
