@@ -55,3 +55,26 @@ mem_kib() {  # mem_kib PID FIELD: a /proc/PID/smaps_rollup field (Rss, Pss, Pss_
   done
   echo "$sum"
 }
+
+# The upstream the HTTP/1.1 benchmarks hit: one nginx worker answering a fixed 100-byte body
+# on 127.0.0.1:PORT, keep-alive without limits; its config goes to $WORK/up/nginx.conf.
+write_upstream_conf() {  # write_upstream_conf PORT
+  local body
+  body=$(printf 'x%.0s' $(seq 99))  # 99 bytes + "\n"
+  mkdir -p "$WORK/up"
+  cat >"$WORK/up/nginx.conf" <<EOF
+worker_processes 1;
+pid $WORK/up/nginx.pid;
+error_log $WORK/up/error.log warn;
+events { worker_connections 16384; }
+http {
+  access_log off;
+  keepalive_requests 100000000;
+  keepalive_timeout 300s;
+  server {
+    listen 127.0.0.1:$1 backlog=4096;
+    location / { default_type text/plain; return 200 "$body\n"; }
+  }
+}
+EOF
+}

@@ -54,7 +54,6 @@ wait_ready() {  # wait_ready ADMIN_PORT: the proxy holds a certificate
 emit() { printf '%s\n' "$1" >>"$RAW"; }
 
 read -r UP P1 P2 A1 A2 IDP _ <<<"$("$PY" "$TOOL" freeports 6)"
-BODY=$(printf 'x%.0s' $(seq 99))
 WEB=web.default.serviceaccount.identity.lmesh.cluster.local
 API=api.default.serviceaccount.identity.lmesh.cluster.local
 
@@ -81,22 +80,7 @@ start "$LOAD_CPU" "$IDENTITY" --listen "127.0.0.1:$IDP" --issuer-dir "$PKI" --to
 wait_port "$IDP" || die "lmesh-identity did not start"
 
 # ---------------------------------------------------------------- configs
-mkdir -p "$WORK/up"
-cat >"$WORK/up/nginx.conf" <<EOF
-worker_processes 1;
-pid $WORK/up/nginx.pid;
-error_log $WORK/up/error.log warn;
-events { worker_connections 16384; }
-http {
-  access_log off;
-  keepalive_requests 100000000;
-  keepalive_timeout 300s;
-  server {
-    listen 127.0.0.1:$UP backlog=4096;
-    location / { default_type text/plain; return 200 "$BODY\n"; }
-  }
-}
-EOF
+write_upstream_conf "$UP"
 
 haproxy_head() {  # one thread, HTTP mode, long timeouts: as bench/h2.sh
   cat <<EOF

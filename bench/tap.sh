@@ -46,23 +46,7 @@ done
 
 
 read -r UP PORT ADMIN _ <<<"$("$PY" "$TOOL" freeports 3)"
-BODY=$(printf 'x%.0s' $(seq 99))
-mkdir -p "$WORK/up"
-cat >"$WORK/up/nginx.conf" <<EOF
-worker_processes 1;
-pid $WORK/up/nginx.pid;
-error_log $WORK/up/error.log warn;
-events { worker_connections 16384; }
-http {
-  access_log off;
-  keepalive_requests 100000000;
-  keepalive_timeout 300s;
-  server {
-    listen 127.0.0.1:$UP backlog=4096;
-    location / { default_type text/plain; return 200 "$BODY\n"; }
-  }
-}
-EOF
+write_upstream_conf "$UP"
 cat >"$WORK/haproxy.cfg" <<EOF
 global
   nbthread 1

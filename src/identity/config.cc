@@ -59,13 +59,8 @@ const std::vector<Setting>& settings() {
        }},
       {"server-identity", "NAME",
        "the identity this API proves over TLS (identity.lmesh-system.serviceaccount...)",
-       [](Draft& d, std::string_view v) -> Result<void> {
-         if (!tls::ServiceAccountIdentity::from_dns_name(v)) {
-           return fail(ErrorCode::kInvalidArgument,
-                       "expected <sa>.<ns>.serviceaccount.identity.lmesh.cluster.local");
-         }
-         d.config.server_identity = std::string(v);
-         return {};
+       [](Draft& d, std::string_view v) {
+         return tls::set_identity_name(d.config.server_identity, v);
        }},
       {"issuance-lifetime", "DURATION", "lifetime of issued leaf certificates (24h)",
        [](Draft& d, std::string_view v) {

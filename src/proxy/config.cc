@@ -40,17 +40,6 @@ Result<void> set_ports(std::vector<uint16_t>& out, std::string_view v) {
   return {};
 }
 
-// A mesh identity's DNS name, as lmesh-identity issues them: a typo here would lock the tap
-// service out with nothing said at start.
-Result<void> set_identity_name(std::string& out, std::string_view v) {
-  if (!tls::ServiceAccountIdentity::from_dns_name(v)) {
-    return fail(ErrorCode::kInvalidArgument,
-                "expected <sa>.<ns>.serviceaccount.identity.lmesh.cluster.local");
-  }
-  out = std::string(v);
-  return {};
-}
-
 // "HOST:PORT[=IDENTITY],..."
 Result<void> set_meshed_endpoints(std::vector<MeshedEndpoint>& out, std::string_view v) {
   std::vector<MeshedEndpoint> endpoints;
@@ -111,7 +100,9 @@ const std::vector<Setting>& settings() {
       {"tap-identity", "NAME",
        "with identity on, the only client (mTLS) that may tap "
        "(tap.lmesh-system.serviceaccount...)",
-       [](ProxyConfig& c, std::string_view v) { return set_identity_name(c.tap_identity, v); }},
+       [](ProxyConfig& c, std::string_view v) {
+         return tls::set_identity_name(c.tap_identity, v);
+       }},
       {"inbound-require-identity", "BOOL", "refuse inbound plaintext from unmeshed clients (false)",
        [](ProxyConfig& c, std::string_view v) { return set_bool(c.inbound_require_identity, v); }},
       {"destination-addr", "HOST:PORT",

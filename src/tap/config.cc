@@ -23,17 +23,6 @@ Result<void> set_bounded(std::chrono::milliseconds& out, std::string_view v,
   return {};
 }
 
-// A mesh identity's DNS name as lmesh-identity issues them: a typo would otherwise surface
-// only as a refused certificate request, or as every proxy answering 403.
-Result<void> set_identity_name(std::string& out, std::string_view v) {
-  if (!tls::ServiceAccountIdentity::from_dns_name(v)) {
-    return fail(ErrorCode::kInvalidArgument,
-                "expected <sa>.<ns>.serviceaccount.identity.lmesh.cluster.local");
-  }
-  out = std::string(v);
-  return {};
-}
-
 // Identity comes as a set (as the proxy's flags): the address alone could never get a
 // certificate, and a token or anchors without the address would be silently ignored.
 Result<void> validate(const TapConfig& c) {
@@ -75,7 +64,7 @@ const std::vector<Setting>& settings() {
       {"identity-name", "NAME",
        "this service's identity, the proxies' --tap-identity "
        "(tap.lmesh-system.serviceaccount.identity.lmesh.cluster.local)",
-       [](TapConfig& c, std::string_view v) { return set_identity_name(c.identity_name, v); }},
+       [](TapConfig& c, std::string_view v) { return tls::set_identity_name(c.identity_name, v); }},
       {"identity-token-file", "FILE", "token proving the identity (a ServiceAccount token)",
        [](TapConfig& c, std::string_view v) {
          return config::set_string(c.identity_token_file, v);

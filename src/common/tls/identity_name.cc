@@ -57,4 +57,13 @@ std::optional<ServiceAccountIdentity> ServiceAccountIdentity::from_slash_form(
   return checked(ns_sa.substr(0, slash), ns_sa.substr(slash + 1));
 }
 
+Result<void> set_identity_name(std::string& out, std::string_view value) {
+  if (!ServiceAccountIdentity::from_dns_name(value)) {
+    return fail(ErrorCode::kInvalidArgument,
+                "expected <sa>.<ns>.serviceaccount.identity.lmesh.cluster.local");
+  }
+  out = std::string(value);
+  return {};
+}
+
 }  // namespace lmesh::tls

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/result.h"
+
 namespace lmesh::tls {
 
 inline constexpr std::string_view kTrustDomain = "cluster.local";
@@ -31,5 +33,10 @@ struct ServiceAccountIdentity {
 
   bool operator==(const ServiceAccountIdentity&) const = default;
 };
+
+// A flag that names a mesh identity (--tap-identity, --server-identity, lmesh-tap's
+// --identity-name): stores it, or refuses what lmesh-identity would never issue, so that a
+// typo fails at start instead of as refused certificates or 403s later.
+Result<void> set_identity_name(std::string& out, std::string_view value);
 
 }  // namespace lmesh::tls
