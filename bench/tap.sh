@@ -129,8 +129,11 @@ wait_port "$UP" || die "the upstream did not start"
 CONFIGS=(direct haproxy lmesh lmesh-tap lmesh-tapall)
 [[ -n $BASELINE ]] && CONFIGS+=(lmesh-base)
 log "configs: ${CONFIGS[*]}; reps $REPS; ${LOAD_S}s of 64 HTTP/1.1 connections each; cpu: proxy $PROXY_CPU, load+upstream+tap reader $LOAD_CPU"
+# Each rep starts one configuration later than the previous one: a position in the sequence
+# (a warmer upstream, the VM's neighbours) then favours no configuration in particular.
+N=${#CONFIGS[@]}
 for rep in $(seq "$REPS"); do
-  for cfg in "${CONFIGS[@]}"; do measure "$rep" "$cfg"; done
+  for i in $(seq 0 $((N - 1))); do measure "$rep" "${CONFIGS[$(((rep - 1 + i) % N))]}"; done
 done
 
 mkdir -p "$(dirname "$JSON_OUT")"
