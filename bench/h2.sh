@@ -72,15 +72,7 @@ http {
 EOF
 
 haproxy_conf() {  # haproxy_conf FILE LISTEN_PORT SERVER_PORT
-  cat >"$1" <<EOF
-global
-  nbthread 1
-  maxconn 8000
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 300s
-  timeout server 300s
+  { haproxy_head; cat; } >"$1" <<EOF
 frontend fe
   bind 127.0.0.1:$2 proto h2
   default_backend be

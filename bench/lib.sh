@@ -78,3 +78,16 @@ http {
 }
 EOF
 }
+
+haproxy_head() {  # the global and defaults sections every HAProxy peer uses: one thread, HTTP mode, long timeouts
+  cat <<EOF
+global
+  nbthread 1
+  maxconn 8000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 300s
+  timeout server 300s
+EOF
+}

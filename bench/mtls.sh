@@ -82,18 +82,6 @@ wait_port "$IDP" || die "lmesh-identity did not start"
 # ---------------------------------------------------------------- configs
 write_upstream_conf "$UP"
 
-haproxy_head() {  # one thread, HTTP mode, long timeouts: as bench/h2.sh
-  cat <<EOF
-global
-  nbthread 1
-  maxconn 8000
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 300s
-  timeout server 300s
-EOF
-}
 haproxy_out() {
   { haproxy_head; cat; } >"$WORK/ha-out.cfg" <<EOF
 frontend fe

@@ -47,15 +47,7 @@ done
 
 read -r UP PORT ADMIN _ <<<"$("$PY" "$TOOL" freeports 3)"
 write_upstream_conf "$UP"
-cat >"$WORK/haproxy.cfg" <<EOF
-global
-  nbthread 1
-  maxconn 8000
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 300s
-  timeout server 300s
+{ haproxy_head; cat; } >"$WORK/haproxy.cfg" <<EOF
 frontend fe
   bind 127.0.0.1:$PORT
   default_backend be

@@ -7,6 +7,7 @@ Run: LMESH_PROXY=build/src/proxy/lmesh-proxy LMESH_DESTINATION=build/src/destina
      LMESH_TAP=build/src/tap/lmesh-tap LMESH_CLI=build/src/cli/lmesh \\
      /usr/bin/python3 -m pytest -q tests/integration/test_live_traffic.py
 """
+import contextlib
 import json
 import signal
 import subprocess
@@ -33,6 +34,24 @@ class TapService(Proxy):
     @property
     def api(self):
         return self.addrs["api"]
+
+
+@contextlib.contextmanager
+def cli_tap(tap, *args):
+    """`lmesh tap ARGS` against `tap`, its stdout lines collected as they come; Ctrl-C at the
+    end, which must exit 0."""
+    watcher = subprocess.Popen(
+        [str(binary("LMESH_CLI", "build/src/cli/lmesh")), "tap", *args,
+         "--tap-addr", hostport(tap.api)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = []
+    threading.Thread(target=lambda: lines.extend(watcher.stdout), daemon=True).start()
+    try:
+        yield lines
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        _, err = watcher.communicate(timeout=10)
+    assert watcher.returncode == 0, err
 
 
 def cli(*args, timeout=20):
@@ -92,14 +111,7 @@ def quantile(values, q):
 
 def test_lmesh_tap_shows_the_requests_of_every_pod(mesh):
     pods, other, tap = mesh
-    watcher = subprocess.Popen(
-        [str(binary("LMESH_CLI", "build/src/cli/lmesh")), "tap", "deploy/web", "-n", "default",
-         "--tap-addr", hostport(tap.api), "-o", "json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    lines = []
-    reader = threading.Thread(target=lambda: lines.extend(watcher.stdout), daemon=True)
-    reader.start()
-    try:
+    with cli_tap(tap, "deploy/web", "-n", "default", "-o", "json") as lines:
         seen = set()
 
         def both_pods_seen():
@@ -112,10 +124,6 @@ def test_lmesh_tap_shows_the_requests_of_every_pod(mesh):
                     seen.add(event["proxy"]["pod"])
             return seen >= {"web-1", "web-2"}
         wait_until(both_pods_seen, 15, interval=0.2, message="requests of both pods in `lmesh tap`")
-    finally:
-        watcher.send_signal(signal.SIGINT)
-        _, err = watcher.communicate(timeout=10)
-    assert watcher.returncode == 0, err
     events = [json.loads(l) for l in lines]
     assert {e["proxy"]["pod"] for e in events if "proxy" in e} <= {"web-1", "web-2"}
     inits = [e for e in events if e["kind"] == "request_init"]
@@ -127,21 +135,12 @@ def test_lmesh_tap_shows_the_requests_of_every_pod(mesh):
 
 def test_lmesh_tap_prints_linkerd_lines(mesh):
     pods, _, tap = mesh
-    watcher = subprocess.Popen(
-        [str(binary("LMESH_CLI", "build/src/cli/lmesh")), "tap", "pod/web-1",
-         "--tap-addr", hostport(tap.api), "--path", "/fa"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    lines = []
-    threading.Thread(target=lambda: lines.extend(watcher.stdout), daemon=True).start()
-    try:
+    with cli_tap(tap, "pod/web-1", "--path", "/fa") as lines:
         def ended():
             send(pods["web-1"], "/fast", 1)
             send(pods["web-1"], "/slow", 1)  # not under --path /fa
             return any(l.startswith("end ") for l in lines)
         wait_until(ended, 15, interval=0.2, message="an `end` line from `lmesh tap`")
-    finally:
-        watcher.send_signal(signal.SIGINT)
-        watcher.communicate(timeout=10)
     req = next(l for l in lines if l.startswith("req "))
     rsp = next(l for l in lines if l.startswith("rsp "))
     assert " proxy=in " in req and ":method=GET" in req and ":path=/fast" in req, req

@@ -15,16 +15,13 @@ Run: LMESH_PROXY=build/src/proxy/lmesh-proxy LMESH_IDENTITY=build/src/identity/l
      LMESH_TAP=build/src/tap/lmesh-tap /usr/bin/python3 -m pytest -q tests/integration/test_tap_mtls.py
 """
 import json
-import signal
-import subprocess
-import threading
 
 import pytest
 
 import upstreams
 from client import HttpConn
 from harness import MeshFile, binary, hostport, metric_sum, parse_prometheus, wait_until
-from test_live_traffic import TapService, send
+from test_live_traffic import TapService, cli_tap, send
 from test_mtls import API, WEB, mesh, wait_ready  # noqa: F401  (mesh is a fixture)
 
 TAP_ID = "tap.lmesh-system.serviceaccount.identity.lmesh.cluster.local"
@@ -88,14 +85,7 @@ def test_with_identity_lmesh_tap_shows_both_pods_over_mtls(meshed, tap_services)
     wait_tap_ready(tap)
     metrics = parse_prometheus(get(tap, "/metrics").body.decode())
     assert metric_sum(metrics, "identity_cert_expiration_timestamp_seconds") > 0, metrics
-    watcher = subprocess.Popen(
-        [str(binary("LMESH_CLI", "build/src/cli/lmesh")), "tap", "deploy/web", "-n", "default",
-         "--tap-addr", hostport(tap.api), "-o", "json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    lines = []
-    reader = threading.Thread(target=lambda: lines.extend(watcher.stdout), daemon=True)
-    reader.start()
-    try:
+    with cli_tap(tap, "deploy/web", "-n", "default", "-o", "json") as lines:
         seen = set()
 
         def both_pods_seen():
@@ -108,10 +98,6 @@ def test_with_identity_lmesh_tap_shows_both_pods_over_mtls(meshed, tap_services)
                     seen.add(event["proxy"]["pod"])
             return seen >= {"web-1", "web-2"}
         wait_until(both_pods_seen, 15, interval=0.2, message="requests of both pods in `lmesh tap`")
-    finally:
-        watcher.send_signal(signal.SIGINT)
-        _, err = watcher.communicate(timeout=10)
-    assert watcher.returncode == 0, err
 
 
 def test_without_identity_each_proxy_refuses_with_403(meshed, tap_services):
