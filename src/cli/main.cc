@@ -8,11 +8,16 @@
 namespace {
 
 constexpr lmesh::cli::Command kCommands[] = {
+    {"check", "diagnose the mesh: control plane, identity, proxies (--pre: before lmesh up)",
+     &lmesh::cli::run_check},
+    {"down", "stop what lmesh up started and remove it", &lmesh::cli::run_down},
     {"identity", "manage the mesh's certificate authority (init)", &lmesh::cli::run_identity},
     {"stat", "success rate, rate and latency of a target's pods (lmesh-tap)",
      &lmesh::cli::run_stat},
     {"tap", "print a target's live requests (lmesh-tap)", &lmesh::cli::run_tap},
     {"top", "a live table of a target's busiest routes (lmesh-tap)", &lmesh::cli::run_top},
+    {"up", "run a whole mesh on this machine: controllers, workloads, proxies",
+     &lmesh::cli::run_up},
     {"version", "print the version", &lmesh::cli::run_version},
 };
 

@@ -30,6 +30,7 @@ nlohmann::json to_json(const Endpoint& e) {
       {"addr", e.address.to_string()}, {"weight", e.weight}, {"protocol", to_string(e.protocol)}};
   if (!e.identity.empty()) j["identity"] = e.identity;
   if (!e.labels.empty()) j["labels"] = e.labels;
+  if (e.inbound_port != 0) j["inbound_port"] = e.inbound_port;
   return j;
 }
 
@@ -46,8 +47,8 @@ nlohmann::json to_json(const ResolveUpdate& u) {
 }
 
 Parsed<Endpoint> parse_endpoint(const nlohmann::json& value, const std::string& pointer) {
-  if (auto ok =
-          fields::object_with(value, pointer, {"addr", "weight", "identity", "protocol", "labels"});
+  if (auto ok = fields::object_with(
+          value, pointer, {"addr", "weight", "identity", "protocol", "labels", "inbound_port"});
       !ok) {
     return std::unexpected(ok.error());
   }
@@ -70,6 +71,9 @@ Parsed<Endpoint> parse_endpoint(const nlohmann::json& value, const std::string& 
     if (!hint) return bad(child(pointer, "protocol"), "must be http1, http2 or opaque");
     e.protocol = *hint;
   }
+  auto inbound_port = fields::integer_at(value, pointer, "inbound_port", 1, 65535, 0);
+  if (!inbound_port) return std::unexpected(inbound_port.error());
+  e.inbound_port = static_cast<uint16_t>(*inbound_port);
   if (const nlohmann::json* labels = fields::find(value, "labels")) {
     std::string at = child(pointer, "labels");
     if (!labels->is_object()) return bad(at, "must be an object of strings");

@@ -33,6 +33,12 @@ struct Endpoint {
   ProtocolHint protocol = ProtocolHint::kHttp1;
   // dst_* metric labels, e.g. {"pod": "web-1", "zone": "a"}.
   std::map<std::string, std::string> labels;
+  // Opaque transport (Linkerd's opaque_transport.inbound_port): a meshed opaque connection
+  // goes to this port of the endpoint's IP, the endpoint's proxy's inbound listener, and
+  // names the application's port in its header. 0: connect to `address` itself. Without it,
+  // iptables would deliver the connection to the peer proxy as one for an opaque port, which
+  // it relays without looking, TLS and all.
+  uint16_t inbound_port = 0;
 
   bool operator==(const Endpoint&) const = default;
 };

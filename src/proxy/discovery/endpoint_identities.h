@@ -22,6 +22,9 @@ class EndpointIdentities {
   const std::string* expected(const net::SocketAddress& endpoint) const;
   // Behind another lmesh proxy: HTTP/1 requests travel to it as HTTP/2.
   bool is_meshed(const net::SocketAddress& endpoint) const;
+  // Where a meshed opaque connection to `endpoint` goes (its proxy's inbound port, when the
+  // destination service announced one); `endpoint` itself otherwise.
+  net::SocketAddress opaque_transport(const net::SocketAddress& endpoint) const;
   bool identity_enabled() const { return config_.identity_enabled(); }
 
   // One service's endpoints changed from `before` to `after`. An address that several
@@ -32,6 +35,7 @@ class EndpointIdentities {
  private:
   struct Learned {
     std::string identity;
+    uint16_t inbound_port = 0;
     uint32_t services = 0;
   };
   const ProxyConfig& config_;

@@ -41,15 +41,17 @@ void TcpRelay::start(ProxyWorker& worker, Direction direction, TlsLabel tls,
     relay->close_both(net::CloseMode::kAbort);
     return;
   }
+  net::SocketAddress connect_to = destination;
   if (*session != nullptr) {
     relay->secured_upstream_ = true;
     (void)upstream->set_transport_layer(std::move(*session));
     upstream->write(opaque_header(destination.port()));  // sealed once the handshake is done
+    connect_to = worker.endpoint_identities().opaque_transport(destination);
   }
   TlsLabel up_tls = relay->secured_upstream_ ? TlsLabel::kTrue : tls;
   TcpMeter meter(worker.metrics().tcp(direction, Peer::kDst, up_tls), *upstream);
   relay->up_.adopt(MeteredSocket{std::move(upstream), std::move(meter)});
-  if (auto ok = relay->up_.tcp().connect(destination); !ok) {
+  if (auto ok = relay->up_.tcp().connect(connect_to); !ok) {
     spdlog::debug("{} relay: {}", to_string(direction), ok.error().describe());
     relay->close_both(net::CloseMode::kAbort);
     return;

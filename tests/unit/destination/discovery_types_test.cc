@@ -20,6 +20,7 @@ Endpoint endpoint(const char* addr) {
   e.identity = "web.default.serviceaccount.identity.lmesh.cluster.local";
   e.protocol = ProtocolHint::kHttp2;
   e.labels = {{"pod", "web-1"}, {"zone", "a"}};
+  e.inbound_port = 4143;
   return e;
 }
 
@@ -63,6 +64,8 @@ TEST_CASE("endpoint refusals name the field", "[discovery]") {
   auto unknown = endpoint_error(json{{"addr", "1.2.3.4:80"}, {"wieght", 2}});
   CHECK(unknown.pointer == "/add/0/wieght");
   CHECK(unknown.message == "unknown field");
+  CHECK(endpoint_error(json{{"addr", "1.2.3.4:80"}, {"inbound_port", 0}}).pointer ==
+        "/add/0/inbound_port");
 }
 
 TEST_CASE("resolve updates round-trip, one kind per line", "[discovery]") {
