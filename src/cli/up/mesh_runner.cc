@@ -168,12 +168,13 @@ Result<void> MeshRunner::prepare() {
     state_.forward_rule = bridge->forward_rule;
     save_state();
   }
-  tokens_[kTapTokenFile] = random_token();
+  tokens_[kTapTokenFile] = {random_token(), "lmesh-system/tap"};
   if (auto ok = replace_file(control_.tokens_dir + "/" + kTapTokenFile,
-                             tokens_[kTapTokenFile] + "\n", 0600);
+                             tokens_[kTapTokenFile].value + "\n", 0600);
       !ok) {
     return ok;
   }
+  issue_tokens_for_spec();
   write_tokens();
   write_destination_mesh();
   return {};
@@ -415,11 +416,28 @@ void MeshRunner::reconcile() {
   }
 }
 
-std::string MeshRunner::pod_token(const Pod& pod) {
-  std::string file = pod.plan.namespace_name + "." + pod.plan.name;
-  auto& token = tokens_[file];
-  if (token.empty()) token = random_token();
+const MeshRunner::Token& MeshRunner::pod_token(const WorkloadSpec& workload,
+                                               const std::string& name) {
+  Token& token = tokens_[workload.namespace_name + "." + name];
+  if (token.value.empty()) {
+    token = {random_token(), workload.namespace_name + "/" + workload.service_account};
+  }
   return token;
+}
+
+void MeshRunner::issue_tokens_for_spec() {
+  // Every pod the file asks for gets its token before lmesh-identity (re)reads the file, so
+  // that a new proxy's first certificate request is not refused for a token not yet known.
+  bool added = false;
+  for (const WorkloadSpec& w : spec_.workloads) {
+    for (int r = 0; r < w.replicas; ++r) {
+      std::string file = w.namespace_name + "." + w.name + "-" + std::to_string(r);
+      if (tokens_.contains(file)) continue;
+      pod_token(w, w.name + "-" + std::to_string(r));
+      added = true;
+    }
+  }
+  if (added) write_tokens();
 }
 
 Result<void> MeshRunner::start_pod(size_t workload_index, int replica) {
@@ -431,7 +449,10 @@ Result<void> MeshRunner::start_pod(size_t workload_index, int replica) {
   std::string key = pod_key(plan.namespace_name, plan.name);
 
   std::string token_path = control_.tokens_dir + "/" + plan.namespace_name + "." + plan.name;
-  if (auto ok = replace_file(token_path, pod_token(*pod) + "\n", 0400); !ok) return ok;
+  if (auto ok = replace_file(token_path, pod_token(pod->workload, plan.name).value + "\n", 0400);
+      !ok) {
+    return ok;
+  }
   if (netns && ::chown(token_path.c_str(), kProxyUid, kProxyUid) != 0) {
     return fail(ErrorCode::kIo,
                 "cannot give " + token_path + " to the proxy's user: " + std::strerror(errno));
@@ -504,7 +525,7 @@ void MeshRunner::terminate_pod(Pod& pod) {
   pod.app.restart_at.reset();
   pod.proxy.restart_at.reset();
   pod.terminate_at = Clock::now() + (stopping_ ? 0s : kPodGrace);
-  spdlog::info("pod {}/{}: stopping", pod.plan.namespace_name, pod.plan.name);
+  if (!stopping_) spdlog::info("pod {}/{}: stopping", pod.plan.namespace_name, pod.plan.name);
 }
 
 void MeshRunner::finish_terminated_pods() {
@@ -566,6 +587,7 @@ void MeshRunner::reload_mesh_file() {
   services_ = std::move(*services);
   spdlog::info("mesh file {} changed: applying it", options_.mesh_file);
   write_hosts_files();
+  issue_tokens_for_spec();
   // Pods are replaced and scaled by the next tick's reconcile(); policies reach the proxies
   // through the destination file.
   reconcile();
@@ -603,12 +625,7 @@ void MeshRunner::write_destination_mesh() {
 
 void MeshRunner::write_tokens() {
   std::string text = "# written by lmesh up: bootstrap tokens, one per proxy (and lmesh-tap)\n";
-  text += tokens_[kTapTokenFile] + " lmesh-system/tap\n";
-  for (const auto& [key, pod] : pods_) {
-    auto it = tokens_.find(pod->plan.namespace_name + "." + pod->plan.name);
-    if (it == tokens_.end()) continue;
-    text += it->second + " " + pod->plan.namespace_name + "/" + pod->plan.service_account + "\n";
-  }
+  for (const auto& [file, token] : tokens_) text += token.value + " " + token.subject + "\n";
   if (auto ok = replace_file(options_.state_dir + "/tokens", text, 0600); !ok) {
     spdlog::error("{}", ok.error().describe());
   }
@@ -657,8 +674,14 @@ void MeshRunner::print_ready_summary() {
   std::printf("\nlmesh up: %zu of %zu pods ready in %.1f s (%s mode)\n\n", ready, pods_.size(),
               seconds_since(started_at_), std::string(to_string(options_.mode)).c_str());
   std::printf("  %-22s %-12s %-14s %-6s %s\n", "POD", "NAMESPACE", "IP", "READY", "IDENTITY");
+  // In the mesh file's order, so that the curl line points at its first HTTP workload (the
+  // demo's front end), not at whichever pod sorts first.
+  std::vector<const Pod*> ordered;
+  for (const auto& [key, pod] : pods_) ordered.push_back(pod.get());
+  std::ranges::stable_sort(
+      ordered, {}, [](const Pod* p) { return std::pair(p->plan.workload_index, p->plan.replica); });
   std::string first_http;
-  for (const auto& [key, pod] : pods_) {
+  for (const Pod* pod : ordered) {
     bool ok = pod->app.ready && pod->proxy.ready;
     std::printf("  %-22s %-12s %-14s %-6s %s\n", pod->plan.name.c_str(),
                 pod->plan.namespace_name.c_str(), pod->plan.ip.c_str(), ok ? "yes" : "no",

@@ -90,6 +90,7 @@ class MeshRunner {
   void reconcile();
   Result<void> start_pod(size_t workload_index, int replica);
   void terminate_pod(Pod& pod);
+  void issue_tokens_for_spec();
   void finish_terminated_pods();
   uint32_t free_slot() const;
 
@@ -111,7 +112,14 @@ class MeshRunner {
   void remove_networks();
 
   std::vector<std::string> base_env() const;
-  std::string pod_token(const Pod& pod);
+  // Bootstrap tokens by token file name ("default.web-0", "tap"): the token and the
+  // NAMESPACE/SERVICEACCOUNT it proves.
+  struct Token {
+    std::string value;
+    std::string subject;
+  };
+  // The token of pod `name` of `workload`, made on first use.
+  const Token& pod_token(const WorkloadSpec& workload, const std::string& name);
 
   UpOptions options_;
   event::Worker worker_{0};
@@ -119,7 +127,7 @@ class MeshRunner {
   std::vector<ServicePlan> services_;
   std::map<ServiceKey, uint32_t> vips_;
   std::map<std::string, std::unique_ptr<Pod>> pods_;  // by pod_key, terminating ones included
-  std::map<std::string, std::string> tokens_;         // token file name -> token
+  std::map<std::string, Token> tokens_;
   std::vector<std::unique_ptr<Controller>> controllers_;
   ControlPlane control_;
   UpState state_;
