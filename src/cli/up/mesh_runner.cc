@@ -72,6 +72,12 @@ std::string tail_of(const std::string& path, size_t lines) {
   return out;
 }
 
+// Whether pods made from `a` may stand for pods of `b`: everything but the replica count.
+bool same_pod_template(WorkloadSpec a, const WorkloadSpec& b) {
+  a.replicas = b.replicas;
+  return a == b;
+}
+
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
@@ -291,7 +297,7 @@ void MeshRunner::start_process(Supervised& s) {
 
 void MeshRunner::on_process_exit(Supervised& s, int64_t status, int sig) {
   s.ready = false;
-  if (stopping_) return;
+  if (stopping_ || s.retired) return;  // stopped on purpose: not restarted
   const ProcessSpec& spec = s.process->spec();
   s.quick_exits = Clock::now() - s.started < 60s ? s.quick_exits + 1 : 1;
   auto delay = std::chrono::seconds(std::min(30, 1 << std::min(s.quick_exits - 1, 5)));
@@ -379,6 +385,12 @@ void MeshRunner::probe_pod(Pod& pod) {
     Pod* raw = &pod;
     pod.proxy_ready->check([raw](bool ready, std::string) { raw->proxy.ready = ready; });
   }
+  bool ready = pod.app.ready && pod.proxy.ready;
+  if (ready != pod.was_ready && announced_ready_) {
+    spdlog::info("pod {}/{} ({}) is {}", pod.plan.namespace_name, pod.plan.name, pod.plan.ip,
+                 ready ? "ready: its endpoints are announced" : "not ready: endpoints withdrawn");
+  }
+  pod.was_ready = ready;
 }
 
 uint32_t MeshRunner::free_slot() const {
@@ -395,7 +407,8 @@ void MeshRunner::reconcile() {
     auto it = std::ranges::find_if(spec_.workloads, [&](const WorkloadSpec& w) {
       return w.name == pod->workload.name && w.namespace_name == pod->workload.namespace_name;
     });
-    if (it == spec_.workloads.end() || *it != pod->workload || pod->plan.replica >= it->replicas) {
+    if (it == spec_.workloads.end() || !same_pod_template(*it, pod->workload) ||
+        pod->plan.replica >= it->replicas) {
       terminate_pod(*pod);
       continue;
     }
@@ -406,12 +419,19 @@ void MeshRunner::reconcile() {
     for (int r = 0; r < w.replicas; ++r) {
       std::string key = pod_key(w.namespace_name, w.name + "-" + std::to_string(r));
       if (pods_.contains(key)) continue;
+      auto retry = start_retry_at_.find(key);
+      if (retry != start_retry_at_.end() && Clock::now() < retry->second) continue;
       if (auto ok = start_pod(wi, r); !ok) {
         spdlog::error("pod {}: {}", key, ok.error().describe());
-        exit_code_ = 1;
-        begin_stop();
-        return;
+        if (!announced_ready_) {  // at start-up a pod that cannot be made fails the command
+          exit_code_ = 1;
+          begin_stop();
+          return;
+        }
+        start_retry_at_[key] = Clock::now() + 5s;  // a live edit: the rest keeps running
+        continue;
       }
+      start_retry_at_.erase(key);
     }
   }
 }
@@ -522,8 +542,10 @@ void MeshRunner::terminate_pod(Pod& pod) {
   pod.terminating = true;
   pod.app.ready = false;
   pod.proxy.ready = false;
-  pod.app.restart_at.reset();
-  pod.proxy.restart_at.reset();
+  for (Supervised* s : {&pod.app, &pod.proxy}) {
+    s->restart_at.reset();
+    s->retired = true;
+  }
   pod.terminate_at = Clock::now() + (stopping_ ? 0s : kPodGrace);
   if (!stopping_) spdlog::info("pod {}/{}: stopping", pod.plan.namespace_name, pod.plan.name);
 }

@@ -60,7 +60,8 @@ class MeshRunner {
     int quick_exits = 0;  // exits within a minute of starting, in a row
     std::optional<Clock::time_point> restart_at;
     bool ready = false;
-    bool signalled = false;  // a terminating pod's process was sent SIGTERM
+    bool retired = false;    // its pod is going away: an exit is not restarted
+    bool signalled = false;  // and it was sent SIGTERM
   };
 
   struct Pod {
@@ -71,6 +72,7 @@ class MeshRunner {
     std::unique_ptr<ReadyCheck> proxy_ready;
     bool network = false;      // netns mode: its namespace exists
     bool app_started = false;  // once its proxy was ready
+    bool was_ready = false;    // as last logged
     bool terminating = false;
     Clock::time_point terminate_at{};
   };
@@ -128,6 +130,7 @@ class MeshRunner {
   std::map<ServiceKey, uint32_t> vips_;
   std::map<std::string, std::unique_ptr<Pod>> pods_;  // by pod_key, terminating ones included
   std::map<std::string, Token> tokens_;
+  std::map<std::string, Clock::time_point> start_retry_at_;  // pods that could not be made
   std::vector<std::unique_ptr<Controller>> controllers_;
   ControlPlane control_;
   UpState state_;
