@@ -4,6 +4,7 @@
 #include <span>
 #include <string_view>
 
+#include "common/metrics/build_info.h"
 #include "common/metrics/process_metrics.h"
 #include "common/metrics/prometheus_text.h"
 
@@ -58,6 +59,7 @@ void DestinationMetrics::reloaded(bool ok, double parse_ms) {
 std::string DestinationMetrics::render() const {
   metrics::Snapshot snapshot = registry_.snapshot();
   metrics::append_process_metrics(snapshot);
+  metrics::append_build_info(snapshot, "lmesh-destination");
   return metrics::render_prometheus(snapshot);
 }
 

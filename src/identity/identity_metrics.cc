@@ -1,5 +1,6 @@
 #include "identity/identity_metrics.h"
 
+#include "common/metrics/build_info.h"
 #include "common/metrics/process_metrics.h"
 #include "common/metrics/prometheus_text.h"
 #include "identity/certify_decision.h"
@@ -33,6 +34,7 @@ void IdentityMetrics::set_issuer_expiry(std::chrono::system_clock::time_point no
 std::string IdentityMetrics::render() const {
   metrics::Snapshot snapshot = registry_.snapshot();
   metrics::append_process_metrics(snapshot);
+  metrics::append_build_info(snapshot, "lmesh-identity");
   return metrics::render_prometheus(snapshot);
 }
 

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/metrics/build_info.h"
 #include "common/metrics/process_metrics.h"
 #include "common/metrics/prometheus_text.h"
 
@@ -208,6 +209,7 @@ void Proxy::scrape(std::function<void(std::string)> reply) {
     if (discovery_ != nullptr) discovery_->append_metrics(state->total);
     if (taps_ != nullptr) taps_->append_metrics(state->total);
     metrics::append_process_metrics(state->total);
+    metrics::append_build_info(state->total, "lmesh-proxy");
     state->reply(metrics::render_prometheus(state->total));
   };
   for (auto& pw : proxy_workers_) {

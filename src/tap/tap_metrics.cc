@@ -3,6 +3,7 @@
 #include <span>
 #include <string_view>
 
+#include "common/metrics/build_info.h"
 #include "common/metrics/process_metrics.h"
 #include "common/metrics/prometheus_text.h"
 
@@ -35,6 +36,7 @@ std::string TapMetrics::render(const std::function<void(metrics::Snapshot&)>& ap
   metrics::Snapshot snapshot = registry_.snapshot();
   if (append) append(snapshot);
   metrics::append_process_metrics(snapshot);
+  metrics::append_build_info(snapshot, "lmesh-tap");
   return metrics::render_prometheus(snapshot);
 }
 

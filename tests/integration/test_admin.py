@@ -29,6 +29,9 @@ def test_metrics_is_prometheus_text(proxy):
                          ("tcp_open_connections", "gauge")]:
         assert f"# TYPE {family} {kind}" in text, f"missing `# TYPE {family} {kind}`"
     assert any(n.startswith("process_") for n in names), "no process_* metrics"
+    assert "# TYPE lmesh_build_info gauge" in text
+    [info] = [labels for n, labels, v in samples if n == "lmesh_build_info" and v == 1]
+    assert info["binary"] == "lmesh-proxy" and info["version"], info
 
 
 def test_counts_match_traffic_summed_over_workers(proxy):

@@ -341,6 +341,7 @@ def test_metrics_and_ready(destination, mesh):
     assert metric_sum(samples, "destination_reload_total", result="error") == 0
     assert metric_sum(samples, "destination_reload_duration_ms_count") == 1
     assert metric_sum(samples, "process_resident_memory_bytes") > 0
+    assert metric_sum(samples, "lmesh_build_info", binary="lmesh-destination") == 1
 
     h1 = H1Stream(destination.api, "/v1/resolve?authority=web:8080")
     h2 = H2Streams(destination.api)

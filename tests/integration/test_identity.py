@@ -342,6 +342,7 @@ def test_ready_live_and_issuer_expiry_metric(identity, ca_dir):
     assert identity.http("GET", "/live")[0] == 200
     _, not_after = x509_times((ca_dir / "issuer.crt").read_text())
     assert identity.metric("identity_issuer_expiry_timestamp_seconds") == not_after
+    assert identity.metric("lmesh_build_info", binary="lmesh-identity") == 1
 
 
 # ---------------------------------------------------------------- token file reload

@@ -465,7 +465,9 @@ def test_metrics_and_health(mesh):
     mesh.start([("web-1", "deploy/web", "127.0.0.1", None)])
     status, body = mesh.tap.get("/metrics")
     assert status == 200
-    names = {n for n, _, _ in parse_prometheus(body.decode())}
+    samples = parse_prometheus(body.decode())
+    names = {n for n, _, _ in samples}
+    assert metric_sum(samples, "lmesh_build_info", binary="lmesh-tap") == 1
     for family in ("tap_taps_open", "tap_events_relayed_total", "tap_events_dropped_total",
                    "tap_proxy_errors_total", "tap_scrapes_total"):
         assert family in names

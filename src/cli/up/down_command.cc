@@ -27,7 +27,7 @@ constexpr char kDownUsage[] =
 }  // namespace
 
 int run_down(Args args) {
-  std::string state_dir = up::default_state_dir();
+  std::string state_dir;  // --state-dir, else up::default_state_dir()
   std::chrono::milliseconds timeout{60'000};
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -47,6 +47,14 @@ int run_down(Args args) {
       std::fprintf(stderr, "lmesh down: unexpected argument '%s'\n\n%s", a.c_str(), kDownUsage);
       return kExitUsage;
     }
+  }
+  if (state_dir.empty()) {
+    auto dir = up::default_state_dir();
+    if (!dir) {
+      std::fprintf(stderr, "lmesh down: %s\n\n%s", dir.error().describe().c_str(), kDownUsage);
+      return kExitUsage;
+    }
+    state_dir = std::move(*dir);
   }
   auto state = up::read_state(state_dir);
   if (!state) {

@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/up/binaries.h"
 #include "cli/up/mesh_runner.h"
+#include "cli/up/up_state.h"
 #include "common/config/duration.h"
 #include "common/log/log.h"
 
@@ -42,7 +43,6 @@ int run_up(Args args) {
   up::UpOptions options;
   options.version = LMESH_VERSION;
   options.demo_dir = LMESH_DEMO_DIR;
-  options.state_dir = up::default_state_dir();
   options.mode = ::geteuid() == 0 ? up::NetworkMode::kNetns : up::NetworkMode::kLoopback;
   std::string log_level = "info";
   std::string mesh_file;
@@ -94,6 +94,11 @@ int run_up(Args args) {
         "root, or use --mode loopback\n",
         stderr);
     return kExitFailure;
+  }
+  if (options.state_dir.empty()) {
+    auto dir = up::default_state_dir();
+    if (!dir) return usage(dir.error().describe());
+    options.state_dir = std::move(*dir);
   }
   std::error_code ec;
   options.mesh_file =

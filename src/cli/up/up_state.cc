@@ -1,13 +1,15 @@
 #include "cli/up/up_state.h"
 
-#include <fcntl.h>
-#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
+#include <utility>
 
 #include "common/fs/read_file.h"
 
@@ -16,16 +18,10 @@ namespace {
 
 using json = nlohmann::json;
 
+// ---- writing ----
+
 json ref_json(const ProcessRef& ref) {
   return {{"pid", ref.pid}, {"start_time", ref.start_time}};
-}
-
-ProcessRef ref_from(const json& value) {
-  ProcessRef ref;
-  if (!value.is_object()) return ref;
-  ref.pid = value.value("pid", 0);
-  ref.start_time = value.value("start_time", uint64_t{0});
-  return ref;
 }
 
 json controller_json(const ControllerState& c) {
@@ -34,47 +30,133 @@ json controller_json(const ControllerState& c) {
   return out;
 }
 
-ControllerState controller_from(const json& value) {
-  ControllerState c;
-  if (!value.is_object()) return c;
-  c.addr = value.value("addr", "");
-  c.process = ref_from(value);
-  return c;
+// ---- reading: each helper names the field it reads as a JSON pointer ----
+
+std::unexpected<Error> bad(const std::string& pointer, std::string_view message) {
+  return fail(ErrorCode::kInvalidArgument, "state.json: " + pointer + ": " + std::string(message));
+}
+
+Result<std::string> string_at(const json& object, const std::string& pointer, const char* key,
+                              bool required) {
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) {
+    if (required) return bad(pointer + "/" + key, "is required");
+    return std::string();
+  }
+  if (!it->is_string()) return bad(pointer + "/" + key, "must be a string");
+  return it->get<std::string>();
+}
+
+Result<bool> bool_at(const json& object, const std::string& pointer, const char* key) {
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return false;
+  if (!it->is_boolean()) return bad(pointer + "/" + key, "must be true or false");
+  return it->get<bool>();
+}
+
+// A whole number >= 0; 0 when absent (a process not started yet).
+Result<uint64_t> count_at(const json& object, const std::string& pointer, const char* key) {
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return 0;
+  if (it->is_number_unsigned()) return it->get<uint64_t>();
+  if (it->is_number_integer() && it->get<int64_t>() >= 0) return it->get<uint64_t>();
+  return bad(pointer + "/" + key, "must be a whole number >= 0");
+}
+
+Result<ProcessRef> process_at(const json& object, const std::string& pointer, const char* pid_key,
+                              const char* start_key) {
+  auto pid = count_at(object, pointer, pid_key);
+  if (!pid) return fail(pid.error());
+  if (*pid > static_cast<uint64_t>(INT_MAX)) return bad(pointer + "/" + pid_key, "is not a pid");
+  auto start = count_at(object, pointer, start_key);
+  if (!start) return fail(start.error());
+  return ProcessRef{static_cast<pid_t>(*pid), *start};
+}
+
+// {"pid": 1, "start_time": 2} under `key`; absent: not running.
+Result<ProcessRef> nested_process(const json& object, const std::string& pointer, const char* key) {
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return ProcessRef{};
+  if (!it->is_object()) return bad(pointer + "/" + key, "must be an object");
+  return process_at(*it, pointer + "/" + key, "pid", "start_time");
+}
+
+Result<ControllerState> parse_controller(const json& controllers, std::string_view name) {
+  std::string pointer = "/controllers/" + std::string(name);
+  auto it = controllers.find(name);
+  if (it == controllers.end()) return bad(pointer, "is required");
+  if (!it->is_object()) return bad(pointer, "must be an object");
+  ControllerState out;
+  auto addr = string_at(*it, pointer, "addr", true);
+  if (!addr) return fail(addr.error());
+  out.addr = std::move(*addr);
+  auto process = process_at(*it, pointer, "pid", "start_time");
+  if (!process) return fail(process.error());
+  out.process = *process;
+  return out;
+}
+
+Result<PodState> parse_pod(const json& pod, const std::string& pointer) {
+  if (!pod.is_object()) return bad(pointer, "must be an object");
+  PodState out;
+  struct Field {
+    const char* key;
+    std::string* into;
+    bool required;
+  };
+  for (const Field& f :
+       {Field{"name", &out.name, true}, Field{"namespace", &out.namespace_name, true},
+        Field{"workload", &out.workload, false}, Field{"identity", &out.identity, false},
+        Field{"ip", &out.ip, false}, Field{"netns", &out.netns, false},
+        Field{"host_veth", &out.host_veth, false}, Field{"admin", &out.admin, true}}) {
+    auto v = string_at(pod, pointer, f.key, f.required);
+    if (!v) return fail(v.error());
+    *f.into = std::move(*v);
+  }
+  auto app = nested_process(pod, pointer, "app");
+  if (!app) return fail(app.error());
+  out.app = *app;
+  auto proxy = nested_process(pod, pointer, "proxy");
+  if (!proxy) return fail(proxy.error());
+  out.proxy = *proxy;
+  return out;
+}
+
+// "network" is written in netns mode only, and only what exists.
+Result<void> parse_network(const json& doc, UpState& out) {
+  auto it = doc.find("network");
+  if (it == doc.end() || it->is_null()) return {};
+  if (!it->is_object()) return bad("/network", "must be an object");
+  auto bridge = string_at(*it, "/network", "bridge", false);
+  if (!bridge) return fail(bridge.error());
+  out.bridge = std::move(*bridge);
+  auto rule = bool_at(*it, "/network", "forward_rule");
+  if (!rule) return fail(rule.error());
+  out.forward_rule = *rule;
+  return {};
+}
+
+Result<json> parse_object(std::string_view text) {
+  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return fail(ErrorCode::kInvalidArgument, "state.json: not valid JSON");
+  if (!doc.is_object()) return bad("", "must be an object");
+  return doc;
+}
+
+bool set(const char* value) {
+  return value != nullptr && *value != '\0';
+}
+
+const char* process_environment(const char* name) {
+  return std::getenv(name);
 }
 
 }  // namespace
 
-std::optional<uint64_t> process_start_time(pid_t pid) {
-  if (pid <= 0) return std::nullopt;
-  auto stat = fs::read_file("/proc/" + std::to_string(pid) + "/stat", 4096);
-  if (!stat) return std::nullopt;
-  // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so count fields from
-  // the last ')'. The state is field 3, the start time field 22.
-  size_t close = stat->rfind(')');
-  if (close == std::string::npos) return std::nullopt;
-  std::string_view rest = std::string_view(*stat).substr(close + 2);
-  if (!rest.empty() && rest[0] == 'Z') return std::nullopt;  // exited, not yet reaped
-  int field = 3;
-  size_t pos = 0;
-  while (field < 22) {
-    pos = rest.find(' ', pos);
-    if (pos == std::string_view::npos) return std::nullopt;
-    ++pos;
-    ++field;
-  }
-  return std::strtoull(std::string(rest.substr(pos)).c_str(), nullptr, 10);
-}
-
-ProcessRef process_ref(pid_t pid) {
-  auto start = process_start_time(pid);
-  if (!start) return {};
-  return {pid, *start};
-}
-
-bool alive(const ProcessRef& ref) {
-  if (ref.pid <= 0) return false;
-  auto start = process_start_time(ref.pid);
-  return start && *start == ref.start_time;
+std::array<NamedController, 3> controllers(const UpState& state) {
+  return {NamedController{kControllerNames[0], &state.identity},
+          NamedController{kControllerNames[1], &state.destination},
+          NamedController{kControllerNames[2], &state.tap}};
 }
 
 json to_json(const UpState& s) {
@@ -105,41 +187,49 @@ json to_json(const UpState& s) {
   return out;
 }
 
-Result<UpState> parse_state(const json& value) {
-  if (!value.is_object() || !value.contains("mode")) {
-    return fail(ErrorCode::kInvalidArgument, "state.json is not lmesh up's state");
+Result<ProcessRef> parse_up_process(std::string_view text) {
+  auto doc = parse_object(text);
+  if (!doc) return fail(doc.error());
+  return process_at(*doc, "", "up_pid", "up_start_time");
+}
+
+Result<UpState> parse_state(std::string_view text) {
+  auto parsed = parse_object(text);
+  if (!parsed) return fail(parsed.error());
+  const json& doc = *parsed;
+  UpState out;
+  for (auto [key, into] : {std::pair{"version", &out.version}, std::pair{"mode", &out.mode},
+                           std::pair{"mesh_file", &out.mesh_file}}) {
+    auto v = string_at(doc, "", key, false);
+    if (!v) return fail(v.error());
+    *into = std::move(*v);
   }
-  try {
-    UpState s;
-    s.version = value.value("version", "");
-    s.mode = value.value("mode", "");
-    s.up = {value.value("up_pid", 0), value.value("up_start_time", uint64_t{0})};
-    s.mesh_file = value.value("mesh_file", "");
-    const json& controllers = value.value("controllers", json::object());
-    s.identity = controller_from(controllers.value("identity", json()));
-    s.destination = controller_from(controllers.value("destination", json()));
-    s.tap = controller_from(controllers.value("tap", json()));
-    const json& network = value.value("network", json::object());
-    s.bridge = network.value("bridge", "");
-    s.forward_rule = network.value("forward_rule", false);
-    for (const json& p : value.value("pods", json::array())) {
-      PodState pod;
-      pod.name = p.value("name", "");
-      pod.namespace_name = p.value("namespace", "");
-      pod.workload = p.value("workload", "");
-      pod.identity = p.value("identity", "");
-      pod.ip = p.value("ip", "");
-      pod.netns = p.value("netns", "");
-      pod.host_veth = p.value("host_veth", "");
-      pod.admin = p.value("admin", "");
-      pod.app = ref_from(p.value("app", json()));
-      pod.proxy = ref_from(p.value("proxy", json()));
-      s.pods.push_back(std::move(pod));
+  auto up = process_at(doc, "", "up_pid", "up_start_time");
+  if (!up) return fail(up.error());
+  out.up = *up;
+
+  auto controllers = doc.find("controllers");
+  if (controllers == doc.end()) return bad("/controllers", "is required");
+  if (!controllers->is_object()) return bad("/controllers", "must be an object");
+  ControllerState* into[] = {&out.identity, &out.destination, &out.tap};  // kControllerNames
+  for (size_t i = 0; i < std::size(kControllerNames); ++i) {
+    auto controller = parse_controller(*controllers, kControllerNames[i]);
+    if (!controller) return fail(controller.error());
+    *into[i] = std::move(*controller);
+  }
+
+  if (auto ok = parse_network(doc, out); !ok) return fail(ok.error());
+
+  auto pods = doc.find("pods");
+  if (pods != doc.end() && !pods->is_null()) {
+    if (!pods->is_array()) return bad("/pods", "must be an array");
+    for (size_t i = 0; i < pods->size(); ++i) {
+      auto pod = parse_pod((*pods)[i], "/pods/" + std::to_string(i));
+      if (!pod) return fail(pod.error());
+      out.pods.push_back(std::move(*pod));
     }
-    return s;
-  } catch (const json::exception& e) {
-    return fail(ErrorCode::kInvalidArgument, std::string("state.json: ") + e.what());
   }
+  return out;
 }
 
 Result<void> write_state(const std::string& dir, const UpState& state) {
@@ -158,28 +248,36 @@ Result<void> write_state(const std::string& dir, const UpState& state) {
 
 Result<UpState> read_state(const std::string& dir) {
   std::string path = dir + "/state.json";
-  if (::access(path.c_str(), F_OK) != 0) {
-    return fail(ErrorCode::kNotFound, "no mesh is recorded in " + dir);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) {
+    return fail(ErrorCode::kNotFound, path + " does not exist");
   }
   auto text = fs::read_file(path, 16 << 20);
   if (!text) return fail(text.error());
-  json value = json::parse(*text, nullptr, false);
-  if (value.is_discarded()) return fail(ErrorCode::kInvalidArgument, path + " is not JSON");
-  return parse_state(value);
+  auto state = parse_state(*text);
+  if (!state) return fail(Error::wrap(state.error(), path));
+  return state;
 }
 
 void remove_state(const std::string& dir) {
   ::unlink((dir + "/state.json").c_str());
 }
 
-std::string default_state_dir() {
-  if (const char* env = std::getenv("LMESH_STATE_DIR"); env != nullptr && *env != '\0') return env;
-  if (::geteuid() == 0) return "/var/lib/lmesh/up";
-  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg != nullptr && *xdg != '\0') {
+Result<std::string> default_state_dir(GetEnvFn getenv_fn, bool is_root) {
+  if (const char* dir = getenv_fn("LMESH_STATE_DIR"); set(dir)) return std::string(dir);
+  if (is_root) return std::string("/var/lib/lmesh/up");
+  if (const char* xdg = getenv_fn("XDG_STATE_HOME"); set(xdg) && *xdg == '/') {
     return std::string(xdg) + "/lmesh/up";
   }
-  const char* home = std::getenv("HOME");
-  return std::string(home != nullptr ? home : "/tmp") + "/.local/state/lmesh/up";
+  if (const char* home = getenv_fn("HOME"); set(home)) {
+    return std::string(home) + "/.local/state/lmesh/up";
+  }
+  return fail(ErrorCode::kInvalidArgument,
+              "cannot tell where lmesh up keeps its state (HOME is not set): use --state-dir");
+}
+
+Result<std::string> default_state_dir() {
+  return default_state_dir(&process_environment, ::geteuid() == 0);
 }
 
 }  // namespace lmesh::up

@@ -1,57 +1,49 @@
 // state.json: everything a running `lmesh up` has made (processes, namespaces, links, rules),
 // written before and after each change so that `lmesh down` can undo all of it even after
-// `lmesh up` itself died. `lmesh check` reads it too (src/cli/README.md "State directory").
+// `lmesh up` itself died. `lmesh check` reads it too. This is its one reader and writer (the up
+// contract, src/cli/README.md "State directory"), a library of its own (lmesh_up_state) so that
+// check links it without the rest of up.
+//
+// Reading is type-checked and names the field at fault ("state.json: /pods/0/admin: must be a
+// string"); fields it does not know are ignored, so that a newer `lmesh up` may add some
+// without breaking an older `lmesh check` or `lmesh down`.
 #pragma once
 
 #include <nlohmann/json.hpp>
 
-#include <sys/types.h>
-
-#include <cstdint>
-#include <optional>
+#include <array>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "cli/up/process_ref.h"
 #include "common/result.h"
 
 namespace lmesh::up {
 
-// A process is named by its pid and its start time (field 22 of /proc/PID/stat, in clock
-// ticks since boot), so that a pid reused by an unrelated process is never signalled.
-struct ProcessRef {
-  pid_t pid = 0;
-  uint64_t start_time = 0;
-
-  bool operator==(const ProcessRef&) const = default;
-};
-
-// The start time of `pid` now, or nullopt when no such process exists.
-std::optional<uint64_t> process_start_time(pid_t pid);
-ProcessRef process_ref(pid_t pid);  // {pid, its start time}; {0, 0} when it is gone
-// The very process `ref` names is still running (and not a zombie).
-bool alive(const ProcessRef& ref);
-
 struct ControllerState {
-  std::string addr;
+  std::string addr;  // HOST:PORT of its API, which also answers /ready and /metrics
   ProcessRef process;
 };
 
 struct PodState {
-  std::string name;
+  std::string name;  // "web-0"
   std::string namespace_name;
-  std::string workload;
-  std::string identity;
+  std::string workload;  // "deploy/web"
+  std::string identity;  // the proxy's mesh identity; empty: the proxy runs without one
   std::string ip;
   std::string netns;  // empty in loopback mode
   std::string host_veth;
-  std::string admin;
+  std::string admin;  // HOST:PORT of the proxy's admin server
   ProcessRef app;
   ProcessRef proxy;
+
+  std::string qualified_name() const { return namespace_name + "/" + name; }  // "default/web-0"
 };
 
 struct UpState {
-  std::string version;
-  std::string mode;  // "netns" | "loopback"
+  std::string version;  // of the lmesh that wrote the file
+  std::string mode;     // "netns" | "loopback"
   ProcessRef up;
   std::string mesh_file;
   ControllerState identity;
@@ -62,17 +54,34 @@ struct UpState {
   std::vector<PodState> pods;
 };
 
+// The controllers every mesh has, by name, in the order they start and are checked.
+inline constexpr std::string_view kControllerNames[] = {"identity", "destination", "tap"};
+struct NamedController {
+  std::string_view name;  // as kControllerNames
+  const ControllerState* state;
+};
+std::array<NamedController, 3> controllers(const UpState& state);
+
 nlohmann::json to_json(const UpState& state);
-Result<UpState> parse_state(const nlohmann::json& value);
+// Errors are kInvalidArgument and name the field: "state.json: /controllers/tap: is required".
+Result<UpState> parse_state(std::string_view text);
+// Only `up_pid` and `up_start_time`: enough to tell whether a mesh runs, even from a
+// state.json written half-way through start-up or by another version.
+Result<ProcessRef> parse_up_process(std::string_view text);
 
 // `<dir>/state.json`, replaced by rename so a reader never sees half a file.
 Result<void> write_state(const std::string& dir, const UpState& state);
-// kNotFound when there is none.
+// kNotFound when there is none; other errors name the file.
 Result<UpState> read_state(const std::string& dir);
 void remove_state(const std::string& dir);
 
-// --state-dir, else LMESH_STATE_DIR, else /var/lib/lmesh/up as root, else
-// $XDG_STATE_HOME/lmesh/up, else ~/.local/state/lmesh/up.
-std::string default_state_dir();
+// The state dir when no --state-dir names one: LMESH_STATE_DIR; as root /var/lib/lmesh/up;
+// else $XDG_STATE_HOME/lmesh/up (an absolute one: the XDG base directory spec ignores a
+// relative one) or ~/.local/state/lmesh/up. An error when none of these can be known (no HOME).
+// `getenv_fn` is asked for those three variables only; the same type as config::GetEnvFn.
+using GetEnvFn = const char* (*)(const char*);
+Result<std::string> default_state_dir(GetEnvFn getenv_fn, bool is_root);
+// The same for this process: its environment and effective uid.
+Result<std::string> default_state_dir();
 
 }  // namespace lmesh::up

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/metrics/build_info.h"
 #include "common/metrics/names.h"
 #include "common/metrics/process_metrics.h"
 #include "common/metrics/prometheus_text.h"
@@ -435,6 +436,17 @@ TEST_CASE("process metrics are present and plausible", "[metrics][process]") {
 
   const std::string text = render_prometheus(s);
   CHECK_THAT(text, Catch::Contains("# TYPE process_start_time_seconds gauge\n"));
+}
+
+TEST_CASE("build info: a gauge of 1 labelled with the version and the binary", "[metrics]") {
+  Snapshot s;
+  append_build_info(s, "lmesh-proxy");
+  CHECK(build_version() == LMESH_VERSION);
+  const std::string text = render_prometheus(s);
+  CHECK_THAT(text, Catch::Contains("# HELP lmesh_build_info "));
+  CHECK_THAT(text, Catch::Contains("# TYPE lmesh_build_info gauge\n"));
+  CHECK_THAT(text, Catch::Contains("lmesh_build_info{version=\"" LMESH_VERSION
+                                   "\",binary=\"lmesh-proxy\"} 1\n"));
 }
 
 }  // namespace
