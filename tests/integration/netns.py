@@ -28,6 +28,32 @@ def sh(*cmd):
     return done.stdout.decode()
 
 
+def in_ns(ns, fn, *args, **kw):
+    """fn(*args, **kw) on a thread inside network namespace `ns` (per thread; a socket keeps the
+    namespace it was made in); returns its result or raises what it raised."""
+    result = {}
+
+    def run():
+        try:
+            fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
+            try:
+                if _libc.setns(fd, CLONE_NEWNET) != 0:
+                    raise OSError(ctypes.get_errno(), f"setns({ns})")
+            finally:
+                os.close(fd)
+            result["value"] = fn(*args, **kw)
+        except BaseException as e:  # re-raised on the caller's thread
+            result["error"] = e
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(timeout=60)
+    if t.is_alive():
+        raise TimeoutError(f"{fn} in {ns} still running after 60s")
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
 class NetnsPair:
     def __init__(self):
         tag = uuid.uuid4().hex[:6]
@@ -55,27 +81,7 @@ class NetnsPair:
 
     def in_ns(self, ns, fn, *args, **kw):
         """fn(*args, **kw) on a thread inside namespace `ns`; returns its result or raises."""
-        result = {}
-
-        def run():
-            try:
-                fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
-                try:
-                    if _libc.setns(fd, CLONE_NEWNET) != 0:
-                        raise OSError(ctypes.get_errno(), f"setns({ns})")
-                finally:
-                    os.close(fd)
-                result["value"] = fn(*args, **kw)
-            except BaseException as e:  # re-raised on the caller's thread
-                result["error"] = e
-        t = threading.Thread(target=run, daemon=True)
-        t.start()
-        t.join(timeout=60)
-        if t.is_alive():
-            raise TimeoutError(f"{fn} in {ns} still running after 60s")
-        if "error" in result:
-            raise result["error"]
-        return result["value"]
+        return in_ns(ns, fn, *args, **kw)
 
     def on_close(self, fn):
         self._cleanups.append(fn)

@@ -15,7 +15,6 @@ inbound, 4191 admin) and report which connections reached them, with SO_ORIGINAL
 Run by hand: LMESH_HOST_NET_PROBE=build/src/cli/host/lmesh-host-net-probe \
     /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration/test_host_network.py
 """
-import ctypes
 import os
 import random
 import shutil
@@ -29,11 +28,10 @@ from pathlib import Path
 
 import pytest
 
-from netns import CLONE_NEWNET
+from netns import in_ns
 
 PROXY_UID = 2102
 SO_ORIGINAL_DST = 80  # <linux/netfilter_ipv4.h>
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def _skip_reason():
@@ -72,32 +70,6 @@ def probe_runner(prefix=()):
 @pytest.fixture(scope="module")
 def probe():
     return probe_runner()
-
-
-def in_ns(ns, fn, *args):
-    """fn(*args) on a thread inside namespace `ns` (the namespace is per thread; a socket keeps
-    the namespace it was made in)."""
-    result = {}
-
-    def run():
-        try:
-            fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
-            try:
-                if _libc.setns(fd, CLONE_NEWNET) != 0:
-                    raise OSError(ctypes.get_errno(), f"setns({ns})")
-            finally:
-                os.close(fd)
-            result["value"] = fn(*args)
-        except BaseException as e:  # re-raised on the caller's thread
-            result["error"] = e
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    t.join(timeout=20)
-    if t.is_alive():
-        raise TimeoutError(f"{fn} in {ns} still running after 20s")
-    if "error" in result:
-        raise result["error"]
-    return result["value"]
 
 
 def original_dst(conn):
