@@ -109,6 +109,9 @@ void StatCollector::scrape_round(Result<std::vector<Pod>> pods) {
   if (!pods) {
     spdlog::warn("stat: cannot list pods: {}", pods.error().describe());
     round_running_ = false;
+    // /ready waits for a first round: until one has succeeded, try again in a second rather
+    // than a whole interval later (started beside lmesh-destination, tap may be a moment early).
+    if (rounds_ == 0) timer_->arm(std::min(interval_, std::chrono::milliseconds(1'000)));
     return;
   }
   if (pods->empty()) return end_round({});
