@@ -13,10 +13,13 @@ test_transparent.py needs root and is skipped otherwise).
   and the whole session under a watchdog that dumps stacks and exits if it overruns.
 """
 import faulthandler
-import signal
 import sys
+from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from deadline import deadline_hook, seconds_for  # noqa: E402  (tests/deadline.py)
 
 import upstreams
 from harness import BASE_FLAGS, Destination, Proxy, binary, hostport, proxy_binary
@@ -30,15 +33,10 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "deadline(seconds): time limit for one test's call phase")
 
 
-def _deadline(item):
-    marker = item.get_closest_marker("deadline")
-    return float(marker.args[0]) if marker else DEFAULT_DEADLINE
-
-
 def pytest_collection_modifyitems(session, config, items):
     # Whole-run watchdog: every test's deadline plus setup/teardown slack. faulthandler prints
     # every thread's stack and exits, so a wedged run is diagnosable instead of killed silently.
-    budget = sum(_deadline(i) + 15 for i in items) + 30
+    budget = sum(seconds_for(i, DEFAULT_DEADLINE) + 15 for i in items) + 30
     faulthandler.dump_traceback_later(budget, exit=True, file=sys.stderr)
 
 
@@ -46,19 +44,7 @@ def pytest_unconfigure(config):
     faulthandler.cancel_dump_traceback_later()
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_call(item):
-    seconds = _deadline(item)
-
-    def expired(signum, frame):
-        pytest.fail(f"test exceeded its {seconds:.0f}s deadline", pytrace=True)
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+pytest_runtest_call = deadline_hook(DEFAULT_DEADLINE)
 
 
 # ---------------------------------------------------------------- fixtures

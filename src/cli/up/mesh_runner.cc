@@ -405,6 +405,7 @@ uint32_t MeshRunner::free_slot() const {
 }
 
 void MeshRunner::reconcile() {
+  if (stopping_) return;
   for (auto& [key, pod] : pods_) {
     if (pod->terminating) continue;
     auto it = std::ranges::find_if(spec_.workloads, [&](const WorkloadSpec& w) {
@@ -594,6 +595,8 @@ void MeshRunner::finish_terminated_pods() {
 }
 
 void MeshRunner::reload_mesh_file() {
+  // A mesh being stopped stays stopped: an edit now would start pods that keep it alive.
+  if (stopping_) return;
   auto spec = load_mesh_spec(options_.mesh_file, options_.demo_dir);
   if (!spec) {
     spdlog::error("mesh file not applied, the running mesh is unchanged: {}",
@@ -740,6 +743,7 @@ void MeshRunner::begin_stop() {
   stop_began_ = Clock::now();
   std::printf("lmesh up: stopping the mesh\n");
   std::fflush(stdout);
+  mesh_poll_.close();
   for (auto& [key, pod] : pods_) terminate_pod(*pod);
   if (tick_ != nullptr) {
     tick_->disarm();
