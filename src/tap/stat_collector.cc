@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 #include "tap/stat_rows.h"
 
 namespace lmesh::tap {
@@ -42,7 +44,14 @@ class StatCollector::Query : public event::DeferredDeletable {
   }
 
   void answer(ScrapeBatch::Samples fresh) {
-    const ScrapeRound* baseline = owner_.history_.closest(scraped_at_ - params_.window);
+    // The round nearest the window's start among those that saw any of these pods: right
+    // after the pods appear (a mesh just brought up) the window is as long as their history,
+    // and says so in window_s, instead of a round from before them giving no figures at all.
+    const ScrapeRound* baseline =
+        owner_.history_.closest(scraped_at_ - params_.window, [&](const ScrapeRound& round) {
+          return std::ranges::any_of(fresh,
+                                     [&](const auto& kv) { return round.pods.contains(kv.first); });
+        });
     double window_s = 0;
     if (baseline != nullptr) {
       window_s = std::chrono::duration<double>(scraped_at_ - baseline->at).count();

@@ -11,10 +11,12 @@ void StatHistory::add(ScrapeRound round) {
   }
 }
 
-const ScrapeRound* StatHistory::closest(Clock::time_point when) const {
+const ScrapeRound* StatHistory::closest(
+    Clock::time_point when, const std::function<bool(const ScrapeRound&)>& useful) const {
   const ScrapeRound* best = nullptr;
   Clock::duration best_gap{};
   for (const ScrapeRound& r : rounds_) {
+    if (useful && !useful(r)) continue;
     Clock::duration gap = r.at > when ? r.at - when : when - r.at;
     if (best == nullptr || gap < best_gap) {
       best = &r;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <string>
 #include <unordered_map>
 
@@ -26,8 +27,10 @@ class StatHistory {
   explicit StatHistory(std::chrono::milliseconds retention) : retention_(retention) {}
 
   void add(ScrapeRound round);
-  // The round taken closest to `when` (the oldest kept when all are later), or null.
-  const ScrapeRound* closest(Clock::time_point when) const;
+  // The round taken closest to `when` (the oldest kept when all are later), or null. With
+  // `useful`, only rounds it accepts are considered.
+  const ScrapeRound* closest(Clock::time_point when,
+                             const std::function<bool(const ScrapeRound&)>& useful = {}) const;
   size_t size() const { return rounds_.size(); }
 
  private:

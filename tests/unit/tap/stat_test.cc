@@ -108,6 +108,10 @@ TEST_CASE("history keeps rounds within retention and finds the one closest to a 
   CHECK(h.closest(t0 + seconds(44))->at == t0 + seconds(40));
   CHECK(h.closest(t0 + seconds(46))->at == t0 + seconds(50));
   CHECK(h.closest(t0)->at == t0 + seconds(30));  // before everything kept: the oldest
+  // Only the rounds a query can use: those from before the pods existed are passed over.
+  auto later_than_45 = [&](const ScrapeRound& r) { return r.at > t0 + seconds(45); };
+  CHECK(h.closest(t0, later_than_45)->at == t0 + seconds(50));
+  CHECK(h.closest(t0, [](const ScrapeRound&) { return false; }) == nullptr);
 }
 
 Pod pod(std::string name, std::string workload, std::vector<std::string> services = {}) {
