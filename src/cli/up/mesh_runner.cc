@@ -769,7 +769,9 @@ void MeshRunner::stop_tick() {
       if (now - stop_began_ > kControllerKill) c->supervised.process->signal(SIGKILL);
     }
     if (!running) {
-      close_handles();
+      // Not from inside the tick's own callback: closing frees the timer running it.
+      tick_->disarm();
+      worker_.post([this] { close_handles(); });
       return;
     }
   }
