@@ -723,7 +723,7 @@ void MeshRunner::print_ready_summary() {
   }
   std::printf(
       "\n  control plane: lmesh-identity %s, lmesh-destination %s, lmesh-tap %s\n"
-      "  dashboard and tap API: http://127.0.0.1:8088/\n"
+      "  tap API (lmesh tap, stat, top): http://127.0.0.1:8088/ (no web dashboard yet)\n"
       "  logs: %s/logs/   state: %s/state.json\n\n"
       "next:\n"
       "  lmesh check                  # is everything healthy?\n"
