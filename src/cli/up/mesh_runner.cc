@@ -1,7 +1,10 @@
 #include "cli/up/mesh_runner.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -79,6 +82,21 @@ std::string tail_of(const std::string& path, size_t lines) {
 bool same_pod_template(WorkloadSpec a, const WorkloadSpec& b) {
   a.replicas = b.replicas;
   return a == b;
+}
+
+// Whether `ip:port` can be bound now (SO_REUSEADDR, as the controllers bind).
+bool port_free(const char* ip, int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return true;  // cannot tell: let the controller's own bind say it
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  ::inet_pton(AF_INET, ip, &addr.sin_addr);
+  bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return free;
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
@@ -169,10 +187,25 @@ Result<void> MeshRunner::prepare() {
   control_.tokens_dir = dir + "/tokens.d";
   save_state();
 
+  for (auto [port, owner] : {std::pair{8080, "lmesh-identity"},
+                             std::pair{8086, "lmesh-destination"}, std::pair{8088, "lmesh-tap"}}) {
+    if (!port_free(netns ? "0.0.0.0" : "127.0.0.1", port)) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "port " + std::to_string(port) + " (" + owner +
+                      "'s) is in use: another mesh runs here, or another program has it");
+    }
+  }
   if (netns) {
     auto bridge = host::ensure_bridge(host::BridgeSpec{kBridgeName, kBridgeAddress, kBridgePrefix});
     if (!bridge)
       return fail(Error::wrap(bridge.error(), "making the bridge " + std::string(kBridgeName)));
+    if (!bridge->created) {
+      // Someone else's (not recorded here, so never removed by this run).
+      return fail(ErrorCode::kInvalidArgument,
+                  "the bridge " + bridge->name +
+                      " exists: another lmesh up runs here, or one died without lmesh down "
+                      "(run lmesh down with its --state-dir)");
+    }
     state_.bridge = bridge->name;
     state_.forward_rule = bridge->forward_rule;
     save_state();
