@@ -40,6 +40,28 @@ Result<void> set_ports(std::vector<uint16_t>& out, std::string_view v) {
   return {};
 }
 
+// "LISTEN=TARGET,...", both IP:port.
+Result<void> set_service_listeners(std::vector<ServiceListener>& out, std::string_view v) {
+  std::vector<ServiceListener> listeners;
+  while (!v.empty()) {
+    auto comma = v.find(',');
+    std::string_view item = v.substr(0, comma);
+    v = comma == std::string_view::npos ? std::string_view() : v.substr(comma + 1);
+    auto eq = item.find('=');
+    if (eq == std::string_view::npos) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "'" + std::string(item) + "' is not LISTEN=TARGET (two IP:port addresses)");
+    }
+    auto listen = net::SocketAddress::parse(item.substr(0, eq));
+    if (!listen) return fail(listen.error());
+    auto target = net::SocketAddress::parse(item.substr(eq + 1));
+    if (!target) return fail(target.error());
+    listeners.push_back(ServiceListener{*listen, *target});
+  }
+  out = std::move(listeners);
+  return {};
+}
+
 // "HOST:PORT[=IDENTITY],..."
 Result<void> set_meshed_endpoints(std::vector<MeshedEndpoint>& out, std::string_view v) {
   std::vector<MeshedEndpoint> endpoints;
@@ -74,6 +96,12 @@ const std::vector<Setting>& settings() {
       {"outbound-target", "HOST:PORT", "send all outbound connections here (explicit mode)",
        [](ProxyConfig& c, std::string_view v) {
          return set_optional_address(c.outbound_target, v);
+       }},
+      {"outbound-service-listen", "LIST",
+       "more outbound listeners, LISTEN=TARGET,... (IP:port each): connections to LISTEN are "
+       "handled as if redirected from TARGET (reaching opaque services without iptables)",
+       [](ProxyConfig& c, std::string_view v) {
+         return set_service_listeners(c.outbound_service_listeners, v);
        }},
       {"inbound-forward", "HOST:PORT",
        "send all inbound connections here (default 127.0.0.1:<original port>)",

@@ -24,6 +24,15 @@ struct MeshedEndpoint {
   std::string identity;  // empty: none known, the hop stays h2c
 };
 
+// An outbound listener that stands for one destination: every connection it accepts is
+// treated as if iptables had redirected it from `target` (its original destination), so it is
+// discovered, balanced and secured like one. What an app uses to reach an opaque TCP service
+// where nothing intercepts its connections (`lmesh up` loopback mode).
+struct ServiceListener {
+  net::SocketAddress listen;
+  net::SocketAddress target;
+};
+
 struct ProxyConfig {
   // Where applications' outgoing connections arrive (iptables REDIRECT target).
   net::SocketAddress outbound_listen;
@@ -36,6 +45,8 @@ struct ProxyConfig {
 
   // Explicit outbound mode: every outbound connection goes here (no iptables needed).
   std::optional<net::SocketAddress> outbound_target;
+  // More outbound listeners, each for one destination (see ServiceListener).
+  std::vector<ServiceListener> outbound_service_listeners;
   // Every inbound connection goes here; unset means 127.0.0.1:<original destination port>.
   std::optional<net::SocketAddress> inbound_forward;
 

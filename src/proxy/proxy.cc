@@ -41,6 +41,16 @@ Result<void> Proxy::start() {
     spdlog::info("listening listener={} addr={} workers={}", to_string(d), address.to_string(),
                  proxy_workers_.size());
   }
+  for (const ServiceListener& service : config_->outbound_service_listeners) {
+    net::SocketAddress address = service.listen;
+    for (auto& pw : proxy_workers_) {
+      auto bound = pw->listen_for_service(address, service.target);
+      if (!bound) return fail(bound.error());
+      address = *bound;
+    }
+    spdlog::info("listening listener=outbound addr={} for={} workers={}", address.to_string(),
+                 service.target.to_string(), proxy_workers_.size());
+  }
   taps_ = std::make_unique<TapHub>(
       control_, proxy_workers_.size(),
       [this](std::shared_ptr<const WorkerTaps::Subscribers> open) {

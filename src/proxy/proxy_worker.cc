@@ -33,6 +33,21 @@ Result<net::SocketAddress> ProxyWorker::listen(Direction direction,
   return bound;
 }
 
+Result<net::SocketAddress> ProxyWorker::listen_for_service(const net::SocketAddress& address,
+                                                           const net::SocketAddress& target) {
+  auto listener = std::make_unique<net::Listener>(worker_.loop(), [this, target](uv_stream_t* s) {
+    // Owns itself from here, as on_accept's connections do.
+    auto* conn = new DetectingConnection(*this, Direction::kOutbound, target);
+    conn->accept(s);
+  });
+  if (auto ok = listener->listen(address, /*reuse_port=*/true); !ok) {
+    return fail(Error::wrap(ok.error(), "outbound listener for " + target.to_string()));
+  }
+  net::SocketAddress bound = listener->local_address();
+  service_listeners_.push_back(std::move(listener));
+  return bound;
+}
+
 void ProxyWorker::report_error(Direction direction, ProxyError reason,
                                const net::SocketAddress& peer, const Error& cause,
                                std::string_view via) {
@@ -66,6 +81,7 @@ void ProxyWorker::drain() {
   draining_ = true;
   if (inbound_listener_) inbound_listener_->close();
   if (outbound_listener_) outbound_listener_->close();
+  for (auto& l : service_listeners_) l->close();
   for_each_connection([](ProxyConnection& c) { c.drain(); });
   inbound_pool_.drain();
   outbound_pool_.drain();
@@ -79,6 +95,7 @@ void ProxyWorker::shutdown() {
   on_drained_ = nullptr;
   if (inbound_listener_) inbound_listener_->close();
   if (outbound_listener_) outbound_listener_->close();
+  for (auto& l : service_listeners_) l->close();
   for_each_connection([](ProxyConnection& c) { c.abort(); });
   mirrors_.close_all();
   if (discovery_ != nullptr) discovery_->close();

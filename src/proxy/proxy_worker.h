@@ -38,6 +38,9 @@ class ProxyWorker {
   // Binds this worker's copy of a listener (SO_REUSEPORT). Called before the worker's thread
   // starts; returns the bound address (the real port when `address` asked for port 0).
   Result<net::SocketAddress> listen(Direction direction, const net::SocketAddress& address);
+  // The same for an outbound listener that stands for `target` (ServiceListener).
+  Result<net::SocketAddress> listen_for_service(const net::SocketAddress& address,
+                                                const net::SocketAddress& target);
 
   event::Worker& worker() { return worker_; }
   const ProxyConfig& config() const { return *config_; }
@@ -101,7 +104,8 @@ class ProxyWorker {
   MirrorSet mirrors_{*this};  // after the pools: mirrors end before the pools go
   std::unique_ptr<net::Listener> inbound_listener_;
   std::unique_ptr<net::Listener> outbound_listener_;
-  ProxyConnection* connections_ = nullptr;  // intrusive list head
+  std::vector<std::unique_ptr<net::Listener>> service_listeners_;  // config's, in order
+  ProxyConnection* connections_ = nullptr;                         // intrusive list head
   size_t connection_count_ = 0;
   bool draining_ = false;
 };

@@ -34,6 +34,8 @@ BAD = [
     (["--log-format", "xml"], "--log-format"),
     (["--log-level", "loud"], "--log-level"),
     (["--opaque-ports", "25,notaport"], "--opaque-ports"),
+    (["--outbound-service-listen", "127.0.0.1:1"], "--outbound-service-listen"),
+    (["--outbound-service-listen", "127.0.0.1:1=web:80"], "--outbound-service-listen"),
     (["--no-such-flag", "1"], "--no-such-flag"),
 ]
 

@@ -119,6 +119,12 @@ def test_the_demo_mesh_runs_on_loopback_and_goes_away(mesh):
                and 'tls="true"' in line and f'client_id="{web_id}"' in line
                for line in metrics.splitlines()), metrics
 
+    # Opaque TCP too: web reaches stock through its proxy's listener for stock's VIP
+    # (LMESH_OUTBOUND_STOCK), over mTLS to stock's proxy.
+    with urllib.request.urlopen(f"http://{web['ip']}:4143/api/books", timeout=10) as r:
+        books = json.loads(r.read())
+    assert all(isinstance(b["stock"], int) for b in books), books
+
     check = cli("check", "--state-dir", str(mesh.state_dir), "--wait", "30s", timeout=60)
     assert check.returncode == 0, check.stdout + check.stderr
     assert "Status check results are \u221a" in check.stdout

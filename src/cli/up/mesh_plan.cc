@@ -134,7 +134,30 @@ PodPlan plan_pod(NetworkMode mode, const MeshSpec& spec, size_t workload_index, 
   return pod;
 }
 
-std::vector<std::string> proxy_args(NetworkMode mode, const MeshSpec& spec, const PodPlan& pod,
+std::vector<OpaqueListener> opaque_listeners(NetworkMode mode,
+                                             const std::vector<ServicePlan>& services,
+                                             const PodPlan& pod) {
+  std::vector<OpaqueListener> out;
+  if (mode != NetworkMode::kLoopback) return out;
+  for (const ServicePlan& s : services) {
+    bool first = true;
+    for (size_t i = 0; i < s.ports.size() && i < 8; ++i) {
+      if (s.ports[i].protocol != discovery::ProtocolHint::kOpaque) continue;
+      std::string suffix = env_suffix(s.key.name);
+      if (s.key.namespace_name != pod.namespace_name) {
+        suffix += "_" + env_suffix(s.key.namespace_name);
+      }
+      out.push_back(OpaqueListener{pod.ip + ":" + std::to_string(15000 + s.vip_index * 8 + i),
+                                   service_vip(s.vip_index) + ":" + std::to_string(s.ports[i].port),
+                                   "LMESH_OUTBOUND_" + suffix, first});
+      first = false;
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> proxy_args(NetworkMode mode, const MeshSpec& spec,
+                                    const std::vector<ServicePlan>& services, const PodPlan& pod,
                                     const ControlPlane& control) {
   const WorkloadSpec& w = spec.workloads.at(pod.workload_index);
   auto port = [](uint16_t p) { return ":" + std::to_string(p); };
@@ -151,6 +174,11 @@ std::vector<std::string> proxy_args(NetworkMode mode, const MeshSpec& spec, cons
     if (!w.ports.empty()) {
       args.insert(args.end(), {"--inbound-forward", pod.ip + port(w.ports.front().port)});
     }
+    std::string listeners;
+    for (const OpaqueListener& l : opaque_listeners(mode, services, pod)) {
+      listeners += (listeners.empty() ? "" : ",") + l.listen + "=" + l.target;
+    }
+    if (!listeners.empty()) args.insert(args.end(), {"--outbound-service-listen", listeners});
   }
   // Linkerd's default opaque ports, plus every port the mesh declares opaque, on every proxy:
   // the client's proxy must not wait for a server-speaks-first protocol to speak.
@@ -182,6 +210,9 @@ std::map<std::string, std::string> app_env(NetworkMode mode, const MeshSpec& spe
   env["LMESH_LISTEN_HOST"] = mode == NetworkMode::kNetns ? "0.0.0.0" : pod.ip;
   env["LMESH_OUTBOUND"] =
       mode == NetworkMode::kNetns ? "" : pod.ip + ":" + std::to_string(kProxyOutboundPort);
+  for (const OpaqueListener& l : opaque_listeners(mode, services, pod)) {
+    if (l.first_port) env[l.env_name] = l.listen;
+  }
   for (const ServicePlan& s : services) {
     if (s.ports.empty()) continue;
     std::string value = authority(s.key, s.ports.front().port);

@@ -85,8 +85,24 @@ Result<std::vector<ServicePlan>> plan_services(const MeshSpec& spec,
 PodPlan plan_pod(NetworkMode mode, const MeshSpec& spec, size_t workload_index, int replica,
                  uint32_t slot);
 
+// Loopback mode's way to opaque TCP services, which nothing can intercept there: the pod's
+// proxy listens on its own address, one port per opaque service port (15000 + the service's
+// VIP index * 8 + the port's rank), and treats what arrives as if redirected from VIP:port.
+// The app finds the address in LMESH_OUTBOUND_<NAME> (its first opaque port). Empty in netns
+// mode.
+struct OpaqueListener {
+  std::string listen;    // 127.18.x.y:15xxx
+  std::string target;    // VIP:port
+  std::string env_name;  // LMESH_OUTBOUND_STOCK (in the pod's namespace) or ..._STOCK_SHOP
+  bool first_port = false;
+};
+std::vector<OpaqueListener> opaque_listeners(NetworkMode mode,
+                                             const std::vector<ServicePlan>& services,
+                                             const PodPlan& pod);
+
 // lmesh-proxy's flags for `pod` (the binary itself not included).
-std::vector<std::string> proxy_args(NetworkMode mode, const MeshSpec& spec, const PodPlan& pod,
+std::vector<std::string> proxy_args(NetworkMode mode, const MeshSpec& spec,
+                                    const std::vector<ServicePlan>& services, const PodPlan& pod,
                                     const ControlPlane& control);
 
 // The app's environment on top of the inherited one (src/cli/README.md "Workload environment").

@@ -549,7 +549,7 @@ Result<void> MeshRunner::start_pod(size_t workload_index, int replica) {
   }
   app_argv.insert(app_argv.end(), pod->workload.command.begin(), pod->workload.command.end());
   proxy_argv.push_back(options_.binaries.proxy);
-  auto args = proxy_args(options_.mode, spec_, plan, control_);
+  auto args = proxy_args(options_.mode, spec_, services_, plan, control_);
   proxy_argv.insert(proxy_argv.end(), args.begin(), args.end());
 
   std::vector<std::string> app_environment = base_env();

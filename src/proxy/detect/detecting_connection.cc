@@ -15,9 +15,11 @@
 
 namespace lmesh::proxy {
 
-DetectingConnection::DetectingConnection(ProxyWorker& worker, Direction direction)
+DetectingConnection::DetectingConnection(ProxyWorker& worker, Direction direction,
+                                         std::optional<net::SocketAddress> fixed_destination)
     : ProxyConnection(worker),
       direction_(direction),
+      fixed_destination_(std::move(fixed_destination)),
       tcp_(std::make_unique<net::TcpConnection>(
           worker.worker(), static_cast<net::TcpConnection::Handler&>(*this),
           net::WatermarkLimits{worker.config().connection_buffer_bytes,
@@ -49,7 +51,16 @@ void DetectingConnection::accept(uv_stream_t* server) {
     return;
   }
   target_ = target_for(direction_, worker_.config(), *tcp_);
-  if (auto port = target_.port(); port && worker_.config().is_opaque_port(*port)) {
+  if (fixed_destination_) {
+    target_.original_destination = *fixed_destination_;
+    target_.destination = *fixed_destination_;
+  }
+  // Only a port the client chose says what the application speaks. A connection made straight
+  // to the inbound listener (no redirect: loopback or explicit mode) comes from another proxy,
+  // which opens with mesh TLS whatever the application's port, so it is always looked at.
+  bool direct_inbound = direction_ == Direction::kInbound && !target_.original_destination;
+  if (auto port = target_.port();
+      port && !direct_inbound && worker_.config().is_opaque_port(*port)) {
     decide(Protocol::kOpaque);
     return;
   }

@@ -23,7 +23,10 @@ namespace lmesh::proxy {
 
 class DetectingConnection final : public ProxyConnection, private net::TcpConnection::Handler {
  public:
-  DetectingConnection(ProxyWorker& worker, Direction direction);
+  // `fixed_destination`: the connection's original destination, given by the listener it
+  // came to (ServiceListener) rather than by iptables.
+  DetectingConnection(ProxyWorker& worker, Direction direction,
+                      std::optional<net::SocketAddress> fixed_destination = std::nullopt);
   ~DetectingConnection() override;
 
   // Accepts from the listener and starts detection.
@@ -55,6 +58,7 @@ class DetectingConnection final : public ProxyConnection, private net::TcpConnec
   void close(net::CloseMode mode);
 
   Direction direction_;
+  std::optional<net::SocketAddress> fixed_destination_;
   std::unique_ptr<net::TcpConnection> tcp_;
   buffer::Buffer peeked_;
   event::Timer timer_;

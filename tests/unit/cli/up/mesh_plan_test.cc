@@ -81,9 +81,12 @@ TEST_CASE("pods get their addresses and names from their slot", "[up]") {
 
 TEST_CASE("proxies listen where their mode needs them", "[up]") {
   MeshSpec spec = books();
+  std::map<ServiceKey, uint32_t> vips;
+  auto services = plan_services(spec, vips);
+  REQUIRE(services.has_value());
   ControlPlane control{"198.18.0.1:8080", "198.18.0.1:8086", "/s/ca/ca.crt", "/s/tokens.d"};
   PodPlan pod = plan_pod(NetworkMode::kNetns, spec, 0, 0, 1);
-  auto args = proxy_args(NetworkMode::kNetns, spec, pod, control);
+  auto args = proxy_args(NetworkMode::kNetns, spec, *services, pod, control);
   CHECK(has(args, "--outbound-listen", "127.0.0.1:4140"));
   CHECK(has(args, "--inbound-listen", "0.0.0.0:4143"));
   CHECK(has(args, "--identity-name", pod.identity));
@@ -92,9 +95,16 @@ TEST_CASE("proxies listen where their mode needs them", "[up]") {
   CHECK(std::ranges::find(args, "--inbound-forward") == args.end());
 
   PodPlan lo = plan_pod(NetworkMode::kLoopback, spec, 0, 0, 1);
-  auto lo_args = proxy_args(NetworkMode::kLoopback, spec, lo, control);
+  auto lo_args = proxy_args(NetworkMode::kLoopback, spec, *services, lo, control);
   CHECK(has(lo_args, "--inbound-listen", "127.18.0.2:4143"));
   CHECK(has(lo_args, "--inbound-forward", "127.18.0.2:8080"));
+  // stock (shop) is opaque: reached through a listener of the pod's own proxy.
+  uint32_t stock = vips.at(ServiceKey{"stock", "shop"});
+  std::string listen = "127.18.0.2:" + std::to_string(15000 + stock * 8);
+  CHECK(has(lo_args, "--outbound-service-listen", listen + "=" + service_vip(stock) + ":7070"));
+  auto env = app_env(NetworkMode::kLoopback, spec, *services, lo);
+  CHECK(env.at("LMESH_OUTBOUND_STOCK_SHOP") == listen);
+  CHECK(std::ranges::find(args, "--outbound-service-listen") == args.end());  // netns
 }
 
 TEST_CASE("apps learn their address, their proxy and the services", "[up]") {
