@@ -73,6 +73,13 @@ std::vector<FlagCase> every_flag() {
        [](const ProxyConfig& c) {
          return c.inbound_forward && c.inbound_forward->to_string() == "127.0.0.1:9000";
        }},
+      {"outbound-service-listen", "127.18.0.2:15000=198.19.0.1:7070,127.0.0.1:0=10.0.0.1:5432",
+       [](const ProxyConfig& c) {
+         const auto& l = c.outbound_service_listeners;
+         return l.size() == 2 && l[0].listen.to_string() == "127.18.0.2:15000" &&
+                l[0].target.to_string() == "198.19.0.1:7070" &&
+                l[1].target.to_string() == "10.0.0.1:5432";
+       }},
       {"meshed-endpoints", "10.0.0.2:4143,127.0.0.1:5143=api.default.serviceaccount.x",
        [](const ProxyConfig& c) {
          auto with_id = *net::SocketAddress::parse("127.0.0.1:5143");
