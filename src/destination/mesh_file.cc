@@ -140,13 +140,6 @@ Parsed<MeshFile> parse_document(const json& root) {
   return out;
 }
 
-// "mesh.yaml:14: services/web:8080/endpoints/0/weight: must be between 1 and 1000000"
-Error located(std::string_view file, int line, std::string_view pointer, std::string_view message) {
-  std::string text = std::string(file) + ":" + std::to_string(line) + ": ";
-  if (!pointer.empty()) text += std::string(pointer.substr(1)) + ": ";
-  return Error(ErrorCode::kInvalidArgument, text + std::string(message));
-}
-
 }  // namespace
 
 Result<MeshFile> parse_mesh_file(std::string_view text, std::string_view file_name) {

@@ -244,4 +244,10 @@ std::expected<YamlDocument, YamlError> yaml_to_json(std::string_view text) {
   }
 }
 
+Error located(std::string_view file, int line, std::string_view pointer, std::string_view message) {
+  std::string text = std::string(file) + ":" + std::to_string(line) + ": ";
+  if (!pointer.empty()) text += std::string(pointer.substr(1)) + ": ";
+  return Error(ErrorCode::kInvalidArgument, text + std::string(message));
+}
+
 }  // namespace lmesh::destination

@@ -19,6 +19,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/result.h"
+
 namespace YAML {
 class Node;
 }
@@ -59,5 +61,9 @@ inline constexpr size_t kMaxYamlNodes = 1'000'000;
 
 // The first document of `text`. Never throws.
 std::expected<YamlDocument, YamlError> yaml_to_json(std::string_view text);
+
+// A mesh file's error as people read it (kInvalidArgument):
+// "mesh.yaml:14: services/web:8080/endpoints/0/weight: must be between 1 and 1000000".
+Error located(std::string_view file, int line, std::string_view pointer, std::string_view message);
 
 }  // namespace lmesh::destination

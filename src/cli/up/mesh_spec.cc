@@ -201,24 +201,20 @@ Parsed<MeshSpec> parse_document(const json& root, std::string_view demo_dir) {
   return mesh;
 }
 
-Error located(std::string_view file, int line, std::string_view pointer, std::string_view message) {
-  std::string text = std::string(file) + ":" + std::to_string(line) + ": ";
-  if (!pointer.empty()) text += std::string(pointer.substr(1)) + ": ";
-  return Error(ErrorCode::kInvalidArgument, text + std::string(message));
-}
-
 }  // namespace
 
 Result<MeshSpec> parse_mesh_spec(std::string_view text, std::string_view file_name,
                                  std::string_view demo_dir) {
   auto doc = destination::yaml_to_json(text);
   if (!doc) {
-    return fail(located(file_name, doc.error().line, doc.error().pointer, doc.error().message));
+    return fail(destination::located(file_name, doc.error().line, doc.error().pointer,
+                                     doc.error().message));
   }
   auto mesh = parse_document(doc->value, demo_dir);
   if (!mesh) {
     const FieldError& e = mesh.error();
-    return fail(located(file_name, doc->lines.line_of(e.pointer), e.pointer, e.message));
+    return fail(
+        destination::located(file_name, doc->lines.line_of(e.pointer), e.pointer, e.message));
   }
   return std::move(*mesh);
 }
