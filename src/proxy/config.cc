@@ -108,6 +108,12 @@ const std::vector<Setting>& settings() {
        [](ProxyConfig& c, std::string_view v) {
          return set_optional_address(c.inbound_forward, v);
        }},
+      {"inbound-forward-listen", "LIST",
+       "more inbound listeners, LISTEN=APP,... (IP:port each): connections to LISTEN go to the "
+       "application at APP (one per application port when no iptables says which port)",
+       [](ProxyConfig& c, std::string_view v) {
+         return set_service_listeners(c.inbound_forward_listeners, v);
+       }},
       {"meshed-endpoints", "LIST",
        "endpoints (HOST:PORT[=IDENTITY],...) behind another lmesh proxy: HTTP/1 to them goes as "
        "HTTP/2, over mTLS when IDENTITY is given",

@@ -24,10 +24,11 @@ struct MeshedEndpoint {
   std::string identity;  // empty: none known, the hop stays h2c
 };
 
-// An outbound listener that stands for one destination: every connection it accepts is
-// treated as if iptables had redirected it from `target` (its original destination), so it is
-// discovered, balanced and secured like one. What an app uses to reach an opaque TCP service
-// where nothing intercepts its connections (`lmesh up` loopback mode).
+// A listener that stands for one destination, where nothing intercepts connections (`lmesh up`
+// loopback mode). Outbound: every connection it accepts is treated as if iptables had
+// redirected it from `target`, so it is discovered, balanced and secured like one (how an app
+// reaches an opaque TCP service). Inbound: every connection goes to the application at
+// `target` (how a workload with several ports is reached on each).
 struct ServiceListener {
   net::SocketAddress listen;
   net::SocketAddress target;
@@ -49,6 +50,9 @@ struct ProxyConfig {
   std::vector<ServiceListener> outbound_service_listeners;
   // Every inbound connection goes here; unset means 127.0.0.1:<original destination port>.
   std::optional<net::SocketAddress> inbound_forward;
+  // More inbound listeners, each for one application port (listen -> target): without
+  // iptables, the listener is what says which of the application's ports a client wants.
+  std::vector<ServiceListener> inbound_forward_listeners;
 
   // Endpoints served by another lmesh proxy (until the destination service says so per
   // endpoint): HTTP/1 requests to them travel as HTTP/2 with lmesh-orig-proto, multiplexed,

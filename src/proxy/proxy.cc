@@ -41,15 +41,19 @@ Result<void> Proxy::start() {
     spdlog::info("listening listener={} addr={} workers={}", to_string(d), address.to_string(),
                  proxy_workers_.size());
   }
-  for (const ServiceListener& service : config_->outbound_service_listeners) {
-    net::SocketAddress address = service.listen;
-    for (auto& pw : proxy_workers_) {
-      auto bound = pw->listen_for_service(address, service.target);
-      if (!bound) return fail(bound.error());
-      address = *bound;
+  for (Direction d : {Direction::kOutbound, Direction::kInbound}) {
+    for (const ServiceListener& service : d == Direction::kOutbound
+                                              ? config_->outbound_service_listeners
+                                              : config_->inbound_forward_listeners) {
+      net::SocketAddress address = service.listen;
+      for (auto& pw : proxy_workers_) {
+        auto bound = pw->listen_for(d, address, service.target);
+        if (!bound) return fail(bound.error());
+        address = *bound;
+      }
+      spdlog::info("listening listener={} addr={} for={} workers={}", to_string(d),
+                   address.to_string(), service.target.to_string(), proxy_workers_.size());
     }
-    spdlog::info("listening listener=outbound addr={} for={} workers={}", address.to_string(),
-                 service.target.to_string(), proxy_workers_.size());
   }
   taps_ = std::make_unique<TapHub>(
       control_, proxy_workers_.size(),

@@ -33,15 +33,18 @@ Result<net::SocketAddress> ProxyWorker::listen(Direction direction,
   return bound;
 }
 
-Result<net::SocketAddress> ProxyWorker::listen_for_service(const net::SocketAddress& address,
-                                                           const net::SocketAddress& target) {
-  auto listener = std::make_unique<net::Listener>(worker_.loop(), [this, target](uv_stream_t* s) {
-    // Owns itself from here, as on_accept's connections do.
-    auto* conn = new DetectingConnection(*this, Direction::kOutbound, target);
-    conn->accept(s);
-  });
+Result<net::SocketAddress> ProxyWorker::listen_for(Direction direction,
+                                                   const net::SocketAddress& address,
+                                                   const net::SocketAddress& target) {
+  auto listener =
+      std::make_unique<net::Listener>(worker_.loop(), [this, direction, target](uv_stream_t* s) {
+        // Owns itself from here, as on_accept's connections do.
+        auto* conn = new DetectingConnection(*this, direction, target);
+        conn->accept(s);
+      });
   if (auto ok = listener->listen(address, /*reuse_port=*/true); !ok) {
-    return fail(Error::wrap(ok.error(), "outbound listener for " + target.to_string()));
+    return fail(Error::wrap(
+        ok.error(), std::string(to_string(direction)) + " listener for " + target.to_string()));
   }
   net::SocketAddress bound = listener->local_address();
   service_listeners_.push_back(std::move(listener));

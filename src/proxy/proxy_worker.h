@@ -38,9 +38,9 @@ class ProxyWorker {
   // Binds this worker's copy of a listener (SO_REUSEPORT). Called before the worker's thread
   // starts; returns the bound address (the real port when `address` asked for port 0).
   Result<net::SocketAddress> listen(Direction direction, const net::SocketAddress& address);
-  // The same for an outbound listener that stands for `target` (ServiceListener).
-  Result<net::SocketAddress> listen_for_service(const net::SocketAddress& address,
-                                                const net::SocketAddress& target);
+  // The same for a listener that stands for `target` (ServiceListener).
+  Result<net::SocketAddress> listen_for(Direction direction, const net::SocketAddress& address,
+                                        const net::SocketAddress& target);
 
   event::Worker& worker() { return worker_; }
   const ProxyConfig& config() const { return *config_; }

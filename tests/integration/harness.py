@@ -19,7 +19,10 @@ from client import HttpConn
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer")
-LISTENING = re.compile(r"listening listener=(\w+) addr=(\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d+)")
+# A listener standing for one destination (--*-service-listen, --inbound-forward-listen) is
+# keyed "inbound for=HOST:PORT".
+LISTENING = re.compile(r"listening listener=(\w+) addr=(\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d+)"
+                       r"(?: for=(\S+))?")
 START_TIMEOUT = 10.0
 BASE_FLAGS = {  # every listener on a free loopback port; tests override or drop (None) flags
     "outbound_listen": "127.0.0.1:0",
@@ -147,7 +150,8 @@ class Proxy:
                 self._lines.append(line)
                 m = LISTENING.search(line)
                 if m:
-                    self.addrs[m.group(1)] = (m.group(2).strip("[]"), int(m.group(3)))
+                    key = m.group(1) + (f" for={m.group(4)}" if m.group(4) else "")
+                    self.addrs[key] = (m.group(2).strip("[]"), int(m.group(3)))
 
     def _wait_listening(self):
         def ready():

@@ -269,6 +269,43 @@ def test_opaque_tcp_crosses_over_mutual_tls(proxy_factory, serve, mesh):
     assert client_side.metric("tcp_open_total", direction="outbound", peer="dst", tls="false") == 0
 
 
+def test_each_application_port_has_its_own_inbound_listener(proxy_factory, upstream, serve,
+                                                            mesh):
+    """Without iptables (lmesh up's loopback mode) nothing tells the inbound proxy which of the
+    application's ports a connection is for: one listener per port does. HTTP and opaque TCP
+    (Linkerd's opaque transport, which names a port in its header) each reach the application
+    port their listener stands for, not --inbound-forward's."""
+    ca = mesh()
+    first = serve(upstreams.EchoServer, banner=b"220 first port\r\n")
+    other = serve(upstreams.EchoServer, banner=b"221 other port\r\n")
+    http_app, opaque_app = hostport(upstream.addr), hostport(other.addr)
+    server_side = proxy_factory(
+        inbound_forward=hostport(first.addr),
+        inbound_forward_listen=f"127.0.0.1:0={http_app},127.0.0.1:0={opaque_app}",
+        **ca.proxy_flags(API, "api-token"))
+    http_port = hostport(server_side.addrs[f"inbound for={http_app}"])
+    opaque_port = hostport(server_side.addrs[f"inbound for={opaque_app}"])
+    http_client = proxy_factory(outbound_target=http_port,
+                                meshed_endpoints=f"{http_port}={API}",
+                                **ca.proxy_flags(WEB, "web-token"))
+    opaque_client = proxy_factory(outbound_target=opaque_port,
+                                  meshed_endpoints=f"{opaque_port}={API}",
+                                  opaque_ports=opaque_port.rsplit(":", 1)[1],
+                                  **ca.proxy_flags(WEB, "web-token"))
+    for p in (server_side, http_client, opaque_client):
+        wait_ready(p)
+    for r in get(http_client, n=3):
+        assert r.status == 200 and r.body == b"hello from upstream"
+    with socket.create_connection(opaque_client.outbound, timeout=5) as s:
+        reader = SockReader(s)
+        assert reader.read_exact(16) == b"221 other port\r\n"
+        s.sendall(b"ping")
+        assert reader.read_exact(4) == b"ping"
+    server_side.wait_metric("request_total", 3, direction="inbound", tls="true", client_id=WEB)
+    assert server_side.metric("tcp_open_total", direction="inbound", peer="src",
+                              tls="false") == 0
+
+
 def test_a_websocket_upgrade_crosses_over_mutual_tls(proxy_factory, upstream, mesh):
     ca = mesh()
     client_side, server_side = pair(proxy_factory, upstream, ca)

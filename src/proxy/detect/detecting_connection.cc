@@ -56,9 +56,10 @@ void DetectingConnection::accept(uv_stream_t* server) {
     target_.destination = *fixed_destination_;
   }
   // Only a port the client chose says what the application speaks. A connection made straight
-  // to the inbound listener (no redirect: loopback or explicit mode) comes from another proxy,
+  // to an inbound listener (no redirect: loopback or explicit mode) comes from another proxy,
   // which opens with mesh TLS whatever the application's port, so it is always looked at.
-  bool direct_inbound = direction_ == Direction::kInbound && !target_.original_destination;
+  bool direct_inbound =
+      direction_ == Direction::kInbound && (fixed_destination_ || !target_.original_destination);
   if (auto port = target_.port();
       port && !direct_inbound && worker_.config().is_opaque_port(*port)) {
     decide(Protocol::kOpaque);
@@ -273,9 +274,12 @@ void DetectingConnection::read_opaque_header() {
   if (!header->has_value()) return;  // read on
   awaiting_opaque_header_ = false;
   peeked_.drain((*header)->length);
-  // The port the client's application asked for, on this side's application.
-  target_.destination =
-      worker_.config().inbound_forward.value_or(net::SocketAddress::loopback_v4((*header)->port));
+  // The port the client's application asked for, on this side's application; a listener for
+  // one application port has already said which.
+  if (!fixed_destination_) {
+    target_.destination =
+        worker_.config().inbound_forward.value_or(net::SocketAddress::loopback_v4((*header)->port));
+  }
   decide(Protocol::kOpaque);
 }
 

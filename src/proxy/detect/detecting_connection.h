@@ -23,8 +23,9 @@ namespace lmesh::proxy {
 
 class DetectingConnection final : public ProxyConnection, private net::TcpConnection::Handler {
  public:
-  // `fixed_destination`: the connection's original destination, given by the listener it
-  // came to (ServiceListener) rather than by iptables.
+  // `fixed_destination`: the connection's original destination (outbound) or the application
+  // address it is for (inbound), given by the listener it came to (ServiceListener) rather than
+  // by iptables.
   DetectingConnection(ProxyWorker& worker, Direction direction,
                       std::optional<net::SocketAddress> fixed_destination = std::nullopt);
   ~DetectingConnection() override;

@@ -80,6 +80,12 @@ std::vector<FlagCase> every_flag() {
                 l[0].target.to_string() == "198.19.0.1:7070" &&
                 l[1].target.to_string() == "10.0.0.1:5432";
        }},
+      {"inbound-forward-listen", "127.18.0.2:14301=127.18.0.2:9090",
+       [](const ProxyConfig& c) {
+         const auto& l = c.inbound_forward_listeners;
+         return l.size() == 1 && l[0].listen.to_string() == "127.18.0.2:14301" &&
+                l[0].target.to_string() == "127.18.0.2:9090";
+       }},
       {"meshed-endpoints", "10.0.0.2:4143,127.0.0.1:5143=api.default.serviceaccount.x",
        [](const ProxyConfig& c) {
          auto with_id = *net::SocketAddress::parse("127.0.0.1:5143");
