@@ -156,6 +156,20 @@ std::vector<OpaqueListener> opaque_listeners(NetworkMode mode,
   return out;
 }
 
+std::vector<uint16_t> loopback_inbound_ports(const WorkloadSpec& w) {
+  std::vector<uint16_t> out;
+  uint32_t next = kLoopbackInboundPortBase;
+  for (size_t i = 0; i < w.ports.size(); ++i) {
+    if (i == 0) {
+      out.push_back(kProxyInboundPort);
+      continue;
+    }
+    while (std::ranges::find(w.ports, next, &WorkloadPort::port) != w.ports.end()) ++next;
+    out.push_back(static_cast<uint16_t>(next++));
+  }
+  return out;
+}
+
 std::vector<std::string> proxy_args(NetworkMode mode, const MeshSpec& spec,
                                     const std::vector<ServicePlan>& services, const PodPlan& pod,
                                     const ControlPlane& control) {
@@ -170,10 +184,18 @@ std::vector<std::string> proxy_args(NetworkMode mode, const MeshSpec& spec,
     args = {"--outbound-listen", pod.ip + port(kProxyOutboundPort),
             "--inbound-listen",  pod.ip + port(kProxyInboundPort),
             "--admin-listen",    pod.ip + port(kProxyAdminPort)};
-    // Without iptables nothing says which port a connection was for: the first port serves.
-    if (!w.ports.empty()) {
-      args.insert(args.end(), {"--inbound-forward", pod.ip + port(w.ports.front().port)});
+    // Without iptables nothing says which port a connection was for: a listener per port.
+    std::vector<uint16_t> inbound = loopback_inbound_ports(w);
+    std::string forwards;
+    for (size_t i = 0; i < w.ports.size(); ++i) {
+      std::string app = pod.ip + port(w.ports[i].port);
+      if (i == 0) {
+        args.insert(args.end(), {"--inbound-forward", app});
+      } else {
+        forwards += (forwards.empty() ? "" : ",") + pod.ip + port(inbound[i]) + "=" + app;
+      }
     }
+    if (!forwards.empty()) args.insert(args.end(), {"--inbound-forward-listen", forwards});
     std::string listeners;
     for (const OpaqueListener& l : opaque_listeners(mode, services, pod)) {
       listeners += (listeners.empty() ? "" : ",") + l.listen + "=" + l.target;
@@ -251,17 +273,24 @@ json destination_mesh(NetworkMode mode, const MeshSpec& spec,
       if (name_unique(services, s.key)) aliases.push_back(s.key.name + p);
       json endpoints = json::array();
       for (const PodPlan& pod : pods) {
-        if (!behind(spec.workloads.at(pod.workload_index), s.key)) continue;
+        const WorkloadSpec& w = spec.workloads.at(pod.workload_index);
+        if (!behind(w, s.key)) continue;
         if (!ready.contains(pod_key(pod.namespace_name, pod.name))) continue;
-        uint16_t target = mode == NetworkMode::kNetns ? port.port : kProxyInboundPort;
+        // A service's workloads need not all serve each of its ports.
+        auto served = std::ranges::find(w.ports, port.port, &WorkloadPort::port);
+        if (served == w.ports.end()) continue;
+        uint16_t target = mode == NetworkMode::kNetns
+                              ? port.port
+                              : loopback_inbound_ports(w).at(served - w.ports.begin());
         json endpoint = {{"addr", pod.ip + ":" + std::to_string(target)},
                          {"identity", pod.identity},
                          {"protocol", std::string(discovery::to_string(port.protocol))},
                          {"labels", {{"pod", pod.name}, {"namespace", pod.namespace_name}}}};
         // Opaque bytes to the app's port would reach the pod's proxy as an opaque-port
         // connection, relayed untouched; they go to its inbound port instead, as Linkerd's
-        // opaque transport does, with the app's port in the header.
-        if (port.protocol == discovery::ProtocolHint::kOpaque && target != kProxyInboundPort) {
+        // opaque transport does, with the app's port in the header. (In loopback mode the
+        // target already is one of the proxy's inbound listeners.)
+        if (port.protocol == discovery::ProtocolHint::kOpaque && mode == NetworkMode::kNetns) {
           endpoint["inbound_port"] = kProxyInboundPort;
         }
         endpoints.push_back(std::move(endpoint));

@@ -23,9 +23,8 @@ enum class NetworkMode { kNetns, kLoopback };
 
 std::string_view to_string(NetworkMode mode);
 
-inline constexpr uint16_t kProxyOutboundPort = 4140;
-inline constexpr uint16_t kProxyInboundPort = 4143;
-inline constexpr uint16_t kProxyAdminPort = 4191;
+// Loopback mode: the proxy's inbound listeners for a workload's second, third, ... port.
+inline constexpr uint16_t kLoopbackInboundPortBase = 14301;
 inline constexpr uint32_t kProxyUid = 2102;  // Linkerd's: the iptables rules exempt it
 inline constexpr char kBridgeName[] = "lmesh0";
 inline constexpr char kBridgeAddress[] = "198.18.0.1";  // the root namespace's side, /16
@@ -99,6 +98,11 @@ struct OpaqueListener {
 std::vector<OpaqueListener> opaque_listeners(NetworkMode mode,
                                              const std::vector<ServicePlan>& services,
                                              const PodPlan& pod);
+
+// Loopback mode's inbound ports for `w`, one per port of `w.ports` in order: nothing says which
+// port a connection is for there, so each has its own proxy listener: 4143 (--inbound-forward)
+// for the first, then 14301, 14302, ... (--inbound-forward-listen) skipping `w`'s own ports.
+std::vector<uint16_t> loopback_inbound_ports(const WorkloadSpec& w);
 
 // lmesh-proxy's flags for `pod` (the binary itself not included).
 std::vector<std::string> proxy_args(NetworkMode mode, const MeshSpec& spec,

@@ -51,6 +51,11 @@ Parsed<std::vector<WorkloadPort>> parse_ports(const json& value, const std::stri
     auto port = fields::integer_at(item, at, "port", 1, 65535, 0);
     if (!port) return pass(port);
     if (*port == 0) return bad(fields::child(at, "port"), "is required");
+    if (*port == kProxyOutboundPort || *port == kProxyInboundPort || *port == kProxyControlPort ||
+        *port == kProxyAdminPort) {
+      return bad(fields::child(at, "port"),
+                 "is the sidecar proxy's (4140, 4143, 4190 and 4191 are reserved)");
+    }
     WorkloadPort out{static_cast<uint16_t>(*port), discovery::ProtocolHint::kHttp1};
     auto protocol = fields::string_at(item, at, "protocol", false);
     if (!protocol) return pass(protocol);

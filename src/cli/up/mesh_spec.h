@@ -17,6 +17,12 @@
 
 namespace lmesh::up {
 
+// The sidecar proxy's ports, beside the app on its address: no workload may declare them.
+inline constexpr uint16_t kProxyOutboundPort = 4140;
+inline constexpr uint16_t kProxyInboundPort = 4143;
+inline constexpr uint16_t kProxyControlPort = 4190;  // Linkerd's; unused, kept free as there
+inline constexpr uint16_t kProxyAdminPort = 4191;
+
 struct WorkloadPort {
   uint16_t port = 0;
   discovery::ProtocolHint protocol = discovery::ProtocolHint::kHttp1;

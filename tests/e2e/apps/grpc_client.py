@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""e2e gRPC client workload: calls the `echo` service by name through the mesh (netns mode:
-iptables hands the connection to this pod's proxy) and prints one line per call, then idles
-(lmesh up would restart a process that exits).
+"""e2e gRPC client workload: calls the `echo` service by name through the mesh and prints one
+line per call, then idles (lmesh up would restart a process that exits). In netns mode iptables
+hands the connection to this pod's proxy; in loopback mode the client dials its proxy
+(LMESH_OUTBOUND) itself and names the service in :authority.
 
 Lines (stdout, flushed):
   warmup: <n> calls failed before the first success (<last error>)
@@ -10,7 +11,8 @@ Lines (stdout, flushed):
   ok count <n>                   e2e.Echo/Count streamed n messages 0..n-1
   error <what> <code> <details>  anything else
   done calls=<n> ok=<n> errors=<n>
-Env: LMESH_SERVICE_ECHO (the authority), CALLS (default 40), INTERVAL_MS (default 20).
+Env: ECHO_TARGET or else LMESH_SERVICE_ECHO (the authority), CALLS (default 40), INTERVAL_MS
+(default 20), LMESH_OUTBOUND (loopback mode).
 """
 import os
 import signal
@@ -26,10 +28,15 @@ def out(line):
 
 def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    target = os.environ["LMESH_SERVICE_ECHO"]
+    target = os.environ.get("ECHO_TARGET") or os.environ["LMESH_SERVICE_ECHO"]
     calls = int(os.environ.get("CALLS", "40"))
     interval = int(os.environ.get("INTERVAL_MS", "20")) / 1000
-    channel = grpc.insecure_channel(target, options=[("grpc.enable_http_proxy", 0)])
+    options = [("grpc.enable_http_proxy", 0)]
+    if os.environ.get("LMESH_OUTBOUND"):
+        channel = grpc.insecure_channel(os.environ["LMESH_OUTBOUND"],
+                                        options=options + [("grpc.default_authority", target)])
+    else:
+        channel = grpc.insecure_channel(target, options=options)
     say = channel.unary_unary("/e2e.Echo/Say")
     fail = channel.unary_unary("/e2e.Echo/Fail")
     count = channel.unary_stream("/e2e.Echo/Count")

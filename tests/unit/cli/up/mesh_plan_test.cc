@@ -152,3 +152,46 @@ TEST_CASE("the destination's mesh file lists ready pods as endpoints", "[up]") {
   CHECK(mesh["pods"].size() == 3);
   CHECK(mesh["pods"][2]["admin"] == "198.18.0.4:4191");
 }
+
+TEST_CASE("in loopback mode every port of a workload has its own inbound listener", "[up]") {
+  // api serves HTTP/1 on 8080, gRPC on 9090 and opaque TCP on 14301 (in the listeners' range:
+  // skipped); api-lite is behind the same service without 9090.
+  auto spec = parse_mesh_spec(
+      "workloads:\n"
+      "  - {name: api, command: [a], services: [api], ports: [{port: 8080}, "
+      "{port: 9090, protocol: http2}, {port: 14301, protocol: opaque}]}\n"
+      "  - {name: api-lite, command: [b], services: [api], ports: [{port: 8080}]}\n",
+      "mesh.yaml", "/demo");
+  REQUIRE(spec.has_value());
+  CHECK(loopback_inbound_ports(spec->workloads[0]) == std::vector<uint16_t>{4143, 14302, 14303});
+  CHECK(loopback_inbound_ports(spec->workloads[1]) == std::vector<uint16_t>{4143});
+  std::map<ServiceKey, uint32_t> vips;
+  auto services = plan_services(*spec, vips);
+  REQUIRE(services.has_value());
+  ControlPlane control{"127.0.0.1:8080", "127.0.0.1:8086", "/s/ca/ca.crt", "/s/tokens.d"};
+  std::vector<PodPlan> pods = {plan_pod(NetworkMode::kLoopback, *spec, 0, 0, 1),
+                               plan_pod(NetworkMode::kLoopback, *spec, 1, 0, 2)};
+  auto args = proxy_args(NetworkMode::kLoopback, *spec, *services, pods[0], control);
+  CHECK(has(args, "--inbound-forward", "127.18.0.2:8080"));
+  CHECK(has(args, "--inbound-forward-listen",
+            "127.18.0.2:14302=127.18.0.2:9090,127.18.0.2:14303=127.18.0.2:14301"));
+  auto lite_args = proxy_args(NetworkMode::kLoopback, *spec, *services, pods[1], control);
+  CHECK(std::ranges::find(lite_args, "--inbound-forward-listen") == lite_args.end());
+  auto netns_args = proxy_args(NetworkMode::kNetns, *spec, *services, pods[0], control);
+  CHECK(std::ranges::find(netns_args, "--inbound-forward-listen") == netns_args.end());
+
+  auto mesh = destination_mesh(NetworkMode::kLoopback, *spec, *services, pods,
+                               {"default/api-0", "default/api-lite-0"});
+  const auto& http = mesh["services"]["api.default.svc.cluster.local:8080"]["endpoints"];
+  REQUIRE(http.size() == 2);
+  CHECK(http[0]["addr"] == "127.18.0.2:4143");
+  CHECK(http[1]["addr"] == "127.18.0.3:4143");
+  const auto& grpc = mesh["services"]["api.default.svc.cluster.local:9090"]["endpoints"];
+  REQUIRE(grpc.size() == 1);  // api-lite does not serve 9090
+  CHECK(grpc[0]["addr"] == "127.18.0.2:14302");
+  CHECK(grpc[0]["protocol"] == "http2");
+  const auto& opaque = mesh["services"]["api.default.svc.cluster.local:14301"]["endpoints"];
+  REQUIRE(opaque.size() == 1);
+  CHECK(opaque[0]["addr"] == "127.18.0.2:14303");
+  CHECK_FALSE(opaque[0].contains("inbound_port"));  // the listener already says which port
+}

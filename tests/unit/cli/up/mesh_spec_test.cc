@@ -61,6 +61,9 @@ TEST_CASE("mistakes name the line and the field", "[up]") {
   CHECK(error_of("workloads:\n  - {name: a, command: [x], ports: [{port: 1}]}\n"
                  "  - {name: a, command: [y], ports: [{port: 2}]}\n")
             .find("names a workload twice") != std::string::npos);
+  CHECK(error_of("workloads:\n  - {name: a, command: [x], ports: [{port: 4143}]}\n") ==
+        "mesh.yaml:2: workloads/0/ports/0/port: is the sidecar proxy's (4140, 4143, 4190 and "
+        "4191 are reserved)");
   CHECK(error_of("workloads:\n  - {name: a, command: [x]}\n").find("must list its ports") !=
         std::string::npos);
   CHECK(error_of("workloads:\n  - {name: a, command: [x], ports: [{port: 1}]}\nservices:\n"
