@@ -2,9 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include <fstream>
-#include <sstream>
-
+#include "common/fs/read_file.h"
 #include "common/metrics/build_info.h"
 #include "common/metrics/process_metrics.h"
 #include "common/metrics/prometheus_text.h"
@@ -95,13 +93,12 @@ Result<void> Proxy::start() {
 
 Result<void> Proxy::start_identity() {
   if (!config_->identity_enabled()) return {};
-  std::ifstream in(config_->trust_anchors_file);
-  if (!in)
+  // fs::read_file, not std::ifstream: see read_token in common/identity/identity_client.cc.
+  auto pem = fs::read_file(config_->trust_anchors_file);
+  if (!pem)
     return fail(ErrorCode::kInvalidArgument,
                 "cannot read --trust-anchors " + config_->trust_anchors_file);
-  std::stringstream pem;
-  pem << in.rdbuf();
-  auto anchors = tls::Certificate::all_from_pem(pem.str());
+  auto anchors = tls::Certificate::all_from_pem(*pem);
   if (!anchors) {
     return fail(Error::wrap(anchors.error(), "--trust-anchors " + config_->trust_anchors_file));
   }
