@@ -30,7 +30,9 @@ Worker::Worker(size_t index, size_t chunk_size) : index_(index), chunks_(chunk_s
 
 void Worker::on_poll_prepare(uv_prepare_t* p) {
   auto* self = static_cast<Worker*>(p->data);
-  if (self != nullptr) self->in_poll_phase_ = true;
+  if (self == nullptr) return;
+  self->in_poll_phase_ = true;
+  self->turn_time_ns_ = 0;  // the poll's events get a fresh reading
 }
 
 BatchEndTask::~BatchEndTask() {
@@ -78,6 +80,7 @@ void Worker::on_batch_end_check(uv_check_t* c) {
     self->unschedule(*task);
     task->on_batch_end();
   }
+  self->turn_time_ns_ = 0;  // the next turn's timers read the clock afresh
   // Work left for the next turn: make its poll return at once.
   if (self->batch_head_ != nullptr && self->deferred_idle_.open()) {
     uv_idle_start(self->deferred_idle_.get(), &Worker::on_deferred_idle);

@@ -95,6 +95,12 @@ void HeaderMap::add(std::string_view name, std::string_view value) {
 }
 
 void HeaderMap::begin_field() {
+  if (entries_.capacity() == 0) {
+    // A fresh map (each HTTP/2 stream has its own) would otherwise reach even a small head's
+    // size through half a dozen reallocations. Modest sizes: thousands of streams hold a map.
+    entries_.reserve(kInitialFields);
+    arena_.reserve(kInitialArenaBytes);
+  }
   auto at = static_cast<uint32_t>(arena_.size());
   entries_.push_back(Entry{at, 0, at, 0, FieldName::kOther});
 }

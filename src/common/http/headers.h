@@ -94,6 +94,9 @@ class HeaderMap {
     uint32_t name_offset, name_length, value_offset, value_length;
     FieldName kind;
   };
+  // What a map reserves for its first field.
+  static constexpr size_t kInitialFields = 4;
+  static constexpr size_t kInitialArenaBytes = 128;
   std::string arena_;
   std::vector<Entry> entries_;
   bool has_connection_ = false;

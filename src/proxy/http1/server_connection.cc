@@ -107,7 +107,7 @@ void Http1ServerConnection::on_head() {
   status_ = 0;
   attempts_ = 0;
   upstream_reused_ = false;
-  start_ns_ = uv_hrtime();
+  start_ns_ = worker_.worker().turn_time_ns();
 
   http::RequestHead& req = parser_.request();
   // Only WebSocket upgrades become tunnels. Any other upgrade (h2c above all, which RFC 9113
@@ -164,7 +164,7 @@ bool Http1ServerConnection::routed(RouteResult result) {
   if (!std::exchange(routed_once_, true)) {
     // The first routing decides the request's policy; retries only change the endpoint.
     DiscoveryCache* discovery = worker_.discovery();
-    policy_.begin(worker_.metrics(), direction_, *result, uv_hrtime(),
+    policy_.begin(worker_.metrics(), direction_, *result,
                   discovery != nullptr ? &discovery->rng() : nullptr);
     replayable_ = policy_.keeps_body() && !parser_.request().upgrade;
     // Body bytes that arrived while the route was being found are the replay's beginning.
@@ -413,7 +413,8 @@ void Http1ServerConnection::on_upstream_head(http::ResponseHead& head) {
   response_started_ = true;
   status_ = head.status;
   if (tap_) tap_->response_head(head.status, head.headers);
-  route_->latency_ms->observe(static_cast<double>(uv_hrtime() - start_ns_) / 1e6);
+  uint64_t now = worker_.worker().turn_time_ns();
+  route_->latency_ms->observe(static_cast<double>(now - start_ns_) / 1e6);
   attempt_.finish(!policy_.is_failure(head.status));
   if (route_timer_) route_timer_->disarm();
 
@@ -675,7 +676,7 @@ void Http1ServerConnection::count_response(uint16_t status, bool failure) {
     response_counter_status_ = status;
   }
   response_counter_->inc();
-  policy_.respond(status, failure, uv_hrtime() - start_ns_);
+  policy_.respond(status, failure, start_ns_);
 }
 
 // ---- connection lifecycle ----

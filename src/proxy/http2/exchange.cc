@@ -54,7 +54,7 @@ h2::ServerSession& Http2Exchange::session() {
 
 void Http2Exchange::start(bool end_stream) {
   request_ended_ = end_stream;
-  start_ns_ = uv_hrtime();
+  start_ns_ = server_.proxy_worker().worker().turn_time_ns();
   http::RequestHead& req = downstream_->request();
   grpc_ = is_grpc(req);
   // From another proxy's outbound side, an HTTP/1.1 request goes back to HTTP/1.1 here.
@@ -96,7 +96,7 @@ void Http2Exchange::routed(RouteResult result) {
   if (!std::exchange(routed_once_, true)) {
     // The first routing decides the request's policy; retries only change the endpoint.
     ProxyWorker& worker = server_.proxy_worker();
-    policy_.begin(worker.metrics(), server_.direction(), *result, uv_hrtime(),
+    policy_.begin(worker.metrics(), server_.direction(), *result,
                   worker.discovery() != nullptr ? &worker.discovery()->rng() : nullptr);
     replayable_ = policy_.keeps_body();
     if (auto timeout = policy_.timeout(); timeout.count() > 0) {
@@ -270,7 +270,8 @@ void Http2Exchange::on_upstream_head(http::ResponseHead& head, bool end_stream) 
   status_ = head.status;
   attempt_.finish(!policy_.is_failure(head.status));
   if (route_timer_) route_timer_->disarm();
-  route_->latency_ms->observe(static_cast<double>(uv_hrtime() - start_ns_) / 1e6);
+  uint64_t now = server_.proxy_worker().worker().turn_time_ns();
+  route_->latency_ms->observe(static_cast<double>(now - start_ns_) / 1e6);
   if (grpc_) head_grpc_status_ = grpc_status(head.headers);  // a trailers-only response
   if (tap_) tap_->response_head(head.status, head.headers);
   response_end_queued_ = end_stream;
@@ -399,8 +400,8 @@ void Http2Exchange::count_response(uint16_t status, std::optional<uint32_t> grpc
     tap_->end(status, grpc_status);
     tap_.reset();
   }
-  server_.proxy_worker().metrics().response(*route_, status, grpc_status, failure).inc();
-  policy_.respond(status, failure, uv_hrtime() - start_ns_);
+  server_.response_counter(*route_, status, grpc_status, failure).inc();
+  policy_.respond(status, failure, start_ns_);
 }
 
 // ---- ends ----

@@ -63,6 +63,21 @@ const RouteMetrics& Http2ServerConnection::route(std::string_view authority) {
   return *route_;
 }
 
+metrics::Counter& Http2ServerConnection::response_counter(const RouteMetrics& route,
+                                                          uint16_t status,
+                                                          std::optional<uint32_t> grpc_status,
+                                                          bool failure) {
+  if (response_counter_ == nullptr || status != response_status_ || failure != response_failure_ ||
+      grpc_status != response_grpc_status_ || route.authority != response_authority_) {
+    response_counter_ = &worker_.metrics().response(route, status, grpc_status, failure);
+    response_authority_ = route.authority;
+    response_status_ = status;
+    response_grpc_status_ = grpc_status;
+    response_failure_ = failure;
+  }
+  return *response_counter_;
+}
+
 // ---- the socket ----
 
 void Http2ServerConnection::on_read(buffer::Slice data) {

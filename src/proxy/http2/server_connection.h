@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 #include <unordered_map>
 
 #include "common/buffer/buffer.h"
@@ -51,6 +52,10 @@ class Http2ServerConnection final : public ProxyConnection,
   http::h2::ServerSession& session() { return *session_; }
   // The route metrics of `authority`, cached for the connection's last one.
   const RouteMetrics& route(std::string_view authority);
+  // response_total's series for a response on `route`, cached for the connection's last one:
+  // a client's responses rarely change route or status, and a lookup hashes every label.
+  metrics::Counter& response_counter(const RouteMetrics& route, uint16_t status,
+                                     std::optional<uint32_t> grpc_status, bool failure);
   void schedule_flush();
   // Every exchange's wait for its response head (--upstream-timeout), on one timer.
   event::DeadlineQueue& response_deadlines() { return response_deadlines_; }
@@ -94,6 +99,13 @@ class Http2ServerConnection final : public ProxyConnection,
   Http2Keepalive keepalive_;
   event::DeadlineQueue response_deadlines_;
   std::optional<RouteMetrics> route_;
+  // The series response_counter() returned last, and the labels that vary on a connection
+  // (direction, tls and client identity are the connection's own).
+  metrics::Counter* response_counter_ = nullptr;
+  std::string response_authority_;
+  uint16_t response_status_ = 0;
+  std::optional<uint32_t> response_grpc_status_;
+  bool response_failure_ = false;
   bool draining_ = false;
   bool closing_ = false;
 };

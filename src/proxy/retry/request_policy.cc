@@ -1,9 +1,11 @@
 #include "proxy/retry/request_policy.h"
 
+#include <uv.h>
+
 namespace lmesh::proxy {
 
 void RequestPolicy::begin(ProxyMetrics& metrics, Direction direction, const Routed& routed,
-                          uint64_t now_ns, std::minstd_rand* rng) {
+                          std::minstd_rand* rng) {
   *this = RequestPolicy();
   matched_ = routed.matched;
   budget_ = routed.budget;
@@ -20,7 +22,7 @@ void RequestPolicy::begin(ProxyMetrics& metrics, Direction direction, const Rout
   metrics_->requests->inc();
   // Every request to the service earns retries, retryable or not: the budget is the
   // service's, as in Linkerd.
-  if (budget_ != nullptr) budget_->deposit(now_ns);
+  if (budget_ != nullptr) budget_->deposit(uv_hrtime());
 }
 
 bool RequestPolicy::retry(uint64_t now_ns, bool body_replayable) {
@@ -36,10 +38,10 @@ bool RequestPolicy::retry(uint64_t now_ns, bool body_replayable) {
   return true;
 }
 
-void RequestPolicy::respond(uint16_t status, bool failure, uint64_t latency_ns) {
+void RequestPolicy::respond(uint16_t status, bool failure, uint64_t start_ns) {
   if (responded_ || !metrics_) return;
   responded_ = true;
-  metrics_->latency_ms->observe(static_cast<double>(latency_ns) / 1e6);
+  metrics_->latency_ms->observe(static_cast<double>(uv_hrtime() - start_ns) / 1e6);
   registry_->profile_route_response(*metrics_, status, failure).inc();
 }
 

@@ -30,8 +30,8 @@ class RequestPolicy {
  public:
   // The request's first routing: its route, budget and metrics hold for every attempt.
   // `rng` draws whether this request is one the route mirrors (null without discovery, when
-  // no route can match).
-  void begin(ProxyMetrics& metrics, Direction direction, const Routed& routed, uint64_t now_ns,
+  // no route can match). The clock is read only when the route has a retry budget.
+  void begin(ProxyMetrics& metrics, Direction direction, const Routed& routed,
              std::minstd_rand* rng);
   void reset() { *this = RequestPolicy(); }
 
@@ -55,8 +55,10 @@ class RequestPolicy {
   bool retry(uint64_t now_ns, bool body_replayable);
   unsigned retries() const { return retries_; }
 
-  // The response head the client gets (also one the proxy made), once per request.
-  void respond(uint16_t status, bool failure, uint64_t latency_ns);
+  // The response head the client gets (also one the proxy made), once per request that
+  // started at `start_ns` (uv_hrtime). The clock is read only for a request a profile routed:
+  // most have none, and a clock read is a noticeable part of a request's CPU.
+  void respond(uint16_t status, bool failure, uint64_t start_ns);
 
  private:
   MatchedRoute matched_;

@@ -90,6 +90,12 @@ void NvList::add_copy(std::string_view name, std::string_view value) {
   entries_.push_back(Entry{n, keep(value)});
 }
 
+void NvList::clear() {
+  arena_.clear();
+  entries_.clear();
+  nv_.clear();
+}
+
 const nghttp2_nv* NvList::data() {
   nv_.clear();
   nv_.reserve(entries_.size());

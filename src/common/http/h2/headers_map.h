@@ -30,6 +30,9 @@ class NvList {
   // Copies the value into the list (for values made up on the fly, like :status).
   void add_copy(std::string_view name, std::string_view value);
 
+  // Empties the list and keeps its storage, for the next head.
+  void clear();
+
   // The array to pass to nghttp2; valid until the list changes.
   const nghttp2_nv* data();
   size_t size() const { return entries_.size(); }

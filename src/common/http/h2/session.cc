@@ -28,7 +28,11 @@ std::unexpected<Error> library_failure(std::string_view what, int rv) {
 }  // namespace
 
 Session::Session(Role role, Handler& handler, buffer::ChunkPool& pool, const SessionConfig& config)
-    : handler_(handler), pool_(pool), config_(config), role_(role) {}
+    : handler_(handler),
+      pool_(pool),
+      config_(config),
+      scratch_fields_(std::make_unique<NvList>()),
+      role_(role) {}
 
 Session::~Session() {
   // nghttp2_session_del() calls no callbacks, so no handler hears of the streams dropped here.
@@ -381,6 +385,7 @@ void Session::finish_abandon() {
   open.reserve(streams_.size());
   for (auto& [id, stream] : streams_) open.push_back(std::move(stream));
   streams_.clear();
+  last_found_ = nullptr;
   queued_bytes_ = 0;
   std::sort(open.begin(), open.end(),
             [](const auto& a, const auto& b) { return a->id() < b->id(); });
@@ -408,6 +413,7 @@ void Session::connection_failed(ConnectionError error) {
 Stream& Session::add_stream(std::unique_ptr<Stream> stream) {
   Stream& s = *stream;
   streams_[s.id()] = std::move(stream);
+  last_found_ = &s;  // its head's callbacks come next
   return s;
 }
 
@@ -415,12 +421,16 @@ void Session::remove_stream(StreamId id) {
   auto it = streams_.find(id);
   if (it == streams_.end()) return;
   queued_bytes_ -= it->second->send_queue_.size();
+  if (last_found_ == it->second.get()) last_found_ = nullptr;
   streams_.erase(it);
 }
 
 Stream* Session::find_stream(StreamId id) {
+  if (last_found_ != nullptr && last_found_->id() == id) return last_found_;
   auto it = streams_.find(id);
-  return it == streams_.end() ? nullptr : it->second.get();
+  if (it == streams_.end()) return nullptr;
+  last_found_ = it->second.get();
+  return last_found_;
 }
 
 int32_t Session::send_window(const Stream& stream) const {
@@ -448,7 +458,8 @@ Result<std::unique_ptr<ServerSession>> ServerSession::create(Handler& handler,
 
 Result<void> ServerSession::submit_response(Stream& stream, const ResponseHead& head,
                                             bool end_stream) {
-  NvList fields;
+  NvList& fields = *scratch_fields_;
+  fields.clear();
   if (auto encoded = encode_response(head, fields); !encoded) return encoded;
   return submit_head(stream, fields, !head.informational(), end_stream);
 }
@@ -474,7 +485,8 @@ Result<Stream*> ClientSession::submit_request(const RequestHead& head, bool end_
                 "h2 connection takes no new streams (GOAWAY sent or received, ids used up, or "
                 "closed)");
   }
-  NvList fields;
+  NvList& fields = *scratch_fields_;
+  fields.clear();
   if (auto encoded = encode_request(head, fields); !encoded) return fail(encoded.error());
   // The stream exists before nghttp2 knows its id: the data provider points at it.
   auto stream = std::make_unique<Stream>(0, pool_);

@@ -213,6 +213,9 @@ class Session {
   SessionConfig config_;
   std::unordered_map<StreamId, std::unique_ptr<Stream>> streams_;
   size_t finishing_streams_ = 0;  // inside finish_stream()'s callbacks
+  // The header list every submit_*() builds, reused so that its storage is allocated once per
+  // session rather than once per head. Only used within one submit call (nghttp2 copies it).
+  std::unique_ptr<NvList> scratch_fields_;
 
  private:
   friend struct SessionCallbacks;
@@ -237,6 +240,9 @@ class Session {
   void leave();
 
   Role role_;
+  // The stream find_stream() returned last: nghttp2 names the stream in every callback, one
+  // per header field of a head, so the next lookup is usually for the same one.
+  Stream* last_found_ = nullptr;
   FrameSink* sink_ = nullptr;             // during produce()
   const buffer::Slice* input_ = nullptr;  // during feed()
   int depth_ = 0;                         // feed()/produce() frames on the stack

@@ -405,6 +405,27 @@ TEST_CASE("a task destroyed while scheduled never runs", "[event][worker]") {
   CHECK(log == std::vector<std::string>{"kept"});
 }
 
+TEST_CASE("turn_time_ns() reads the clock once per loop turn", "[event][worker]") {
+  Worker w(0);
+  uint64_t first = 0;
+  uint64_t again = 0;
+  uint64_t next_turn = 0;
+  uint64_t before = uv_hrtime();
+  w.post([&] {
+    first = w.turn_time_ns();
+    std::this_thread::sleep_for(2ms);
+    again = w.turn_time_ns();  // same turn: the same reading, however long the turn runs
+    w.post([&] {
+      next_turn = w.turn_time_ns();
+      w.stop();
+    });
+  });
+  run_here(w);
+  CHECK(first >= before);
+  CHECK(again == first);
+  CHECK(next_turn >= first + 2'000'000);  // a later turn reads the clock again
+}
+
 // A write queued by a timer (a 408, say) must not wait in poll for an unrelated event.
 TEST_CASE("a task scheduled from a timer runs without waiting for another event",
           "[event][worker]") {
