@@ -95,7 +95,7 @@ std::optional<RouteResult> RequestRouter::look_up(
       authority, [this, then](Result<DiscoveryCache::Service*> answer) {
         lookup_.reset();  // answered: spent (this runs from inside it, which allows that)
         if (!answer) {
-          finish(std::unexpected(RouteFailure{ProxyError::kDiscoveryTimeout, answer.error()}));
+          finish(fail(ProxyError::kDiscoveryTimeout, answer.error()));
           return;
         }
         finish(then(*answer));
@@ -117,11 +117,11 @@ std::optional<RouteResult> RequestRouter::on_service(DiscoveryCache::Service& se
     const discovery::Fault& fault = *matched_->fault;
     std::minstd_rand& rng = worker_->discovery()->rng();
     if (chance(fault.abort_percent, rng)) {
-      return std::unexpected(RouteFailure{
+      return fail(
           ProxyError::kFaultInjected,
           Error(ErrorCode::kRefused, "route " + matched_->name + " of " + service.authority +
                                          ": abort injected by the service profile"),
-          static_cast<uint16_t>(fault.abort_status)});
+          static_cast<uint16_t>(fault.abort_status));
     }
     if (fault.delay_ms > 0 && chance(fault.delay_percent, rng)) {
       DiscoveryCache::Service* s = &service;
@@ -143,10 +143,9 @@ std::optional<RouteResult> RequestRouter::after_fault(DiscoveryCache::Service& s
   std::string name = backend->authority;
   return look_up(name, [this, name](DiscoveryCache::Service* b) -> std::optional<RouteResult> {
     if (b == nullptr) {
-      return std::unexpected(RouteFailure{
-          ProxyError::kNoEndpoints,
-          Error(ErrorCode::kNotFound,
-                "traffic split backend " + name + " is unknown to the destination service")});
+      return fail(ProxyError::kNoEndpoints,
+                  Error(ErrorCode::kNotFound, "traffic split backend " + name +
+                                                  " is unknown to the destination service"));
     }
     return pick_from(*b);
   });
@@ -155,32 +154,41 @@ std::optional<RouteResult> RequestRouter::after_fault(DiscoveryCache::Service& s
 std::optional<RouteResult> RequestRouter::pick_from(DiscoveryCache::Service& backend) {
   auto pick = worker_->discovery()->pick(backend);
   if (!pick) {
-    return std::unexpected(RouteFailure{
-        ProxyError::kNoEndpoints,
-        Error(ErrorCode::kRefused, backend.authority + ": " + pick.error().describe())});
+    return fail(ProxyError::kNoEndpoints,
+                Error(ErrorCode::kRefused, backend.authority + ": " + pick.error().describe()));
   }
   Routed r{pick->address(),     std::move(*pick),  {profile_, matched_},
            service_->authority, backend.authority, service_->budget};
   return r;
 }
 
+std::unexpected<RouteFailure> RequestRouter::fail(ProxyError reason, Error cause,
+                                                  uint16_t status) const {
+  RouteFailure failure{reason, std::move(cause), status, {}, {}};
+  if (service_ != nullptr) {
+    failure.matched = {profile_, matched_};
+    failure.service = service_->authority;
+  }
+  return std::unexpected(std::move(failure));
+}
+
 std::optional<RouteResult> RequestRouter::without_discovery() {
   auto upstream = request_upstream(direction_, *target_, *request_);
   if (!upstream) {
-    return std::unexpected(RouteFailure{ProxyError::kNoDestination, upstream.error()});
+    return fail(ProxyError::kNoDestination, upstream.error());
   }
   if (upstream->address) return Routed{*upstream->address, std::nullopt, {}, {}, {}, nullptr};
-  auto started = net::Resolution::start(
-      worker_->worker().loop(), upstream->name, [this](Result<net::SocketAddress> r) {
-        resolution_.reset();  // spent; this runs from inside it
-        if (!r) {
-          finish(std::unexpected(RouteFailure{ProxyError::kConnectFailed, r.error()}));
-        } else {
-          finish(Routed{*r, std::nullopt, {}, {}, {}, nullptr});
-        }
-      });
+  auto started = net::Resolution::start(worker_->worker().loop(), upstream->name,
+                                        [this](Result<net::SocketAddress> r) {
+                                          resolution_.reset();  // spent; this runs from inside it
+                                          if (!r) {
+                                            finish(fail(ProxyError::kConnectFailed, r.error()));
+                                          } else {
+                                            finish(Routed{*r, std::nullopt, {}, {}, {}, nullptr});
+                                          }
+                                        });
   if (!started) {
-    return std::unexpected(RouteFailure{ProxyError::kConnectFailed, started.error()});
+    return fail(ProxyError::kConnectFailed, started.error());
   }
   resolution_ = std::move(*started);
   return std::nullopt;

@@ -64,6 +64,11 @@ struct RouteFailure {
   ProxyError reason;
   Error cause;
   uint16_t status = 0;  // an injected abort's status; 0: the reason's
+  // Set when the failure came after discovery named the service (no ready endpoints, an
+  // unknown split backend, an injected abort): the request still counts as the route's, as
+  // in Linkerd's route metrics.
+  MatchedRoute matched;
+  std::string service;
 };
 
 using RouteResult = std::expected<Routed, RouteFailure>;
@@ -86,6 +91,8 @@ class RequestRouter {
   std::optional<RouteResult> pick_from(DiscoveryCache::Service& backend);
   DiscoveryCache::Service* service_ = nullptr;  // the one the request named
   std::optional<RouteResult> without_discovery();
+  // A failure that carries the service and route matched so far, if any.
+  std::unexpected<RouteFailure> fail(ProxyError reason, Error cause, uint16_t status = 0) const;
   // Looks `authority` up; `then` continues with the service once it is known.
   std::optional<RouteResult> look_up(
       const std::string& authority,

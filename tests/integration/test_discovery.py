@@ -214,6 +214,25 @@ def test_route_timeouts_and_injected_faults(meshed_proxy, serve):
     assert 140 <= aborted <= 260, half  # 50 % ± 6 standard deviations
     assert proxy.metric("http_errors_total", reason="fault_injected") == 1 + aborted
     assert proxy.metric("http_errors_total", reason="route_timeout") == 1
+    # The proxy's own answers count on the route the request matched, as Linkerd counts them.
+    assert proxy.metric("route_request_total", dst=WEB, route="abort") == 1
+    assert proxy.metric("route_response_total", dst=WEB, route="abort", status_code="418",
+                        classification="failure") == 1
+    assert proxy.metric("route_request_total", dst=WEB, route="half") == 400
+    assert proxy.metric("route_response_total", dst=WEB, route="half", status_code="503") == aborted
+    assert proxy.metric("route_response_total", dst=WEB, route="slow", status_code="504") == 1
+
+
+def test_a_service_without_endpoints_counts_its_503s_on_its_route(meshed_proxy):
+    profile = {"routes": [{"name": "all"}]}
+    proxy, _ = meshed_proxy(mesh_text(service_yaml(WEB, [], profile)))
+    for _ in range(3):
+        with HttpConn(proxy.outbound) as conn:  # the proxy closes after its 503
+            r = conn.request("GET", "/", [("Host", WEB)])
+            assert r.status == 503 and r.header("lmesh-proxy-error") == "no ready endpoints", r
+    assert proxy.metric("route_request_total", dst=WEB, route="all") == 3
+    assert proxy.metric("route_response_total", dst=WEB, route="all", status_code="503",
+                        classification="failure") == 3
 
 
 @pytest.mark.deadline(60)

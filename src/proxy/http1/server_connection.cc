@@ -156,6 +156,10 @@ void Http1ServerConnection::on_head() {
 
 bool Http1ServerConnection::routed(RouteResult result) {
   if (!result) {
+    // A request that never reached a service still counts on the route discovery matched.
+    if (!std::exchange(routed_once_, true)) {
+      policy_.begin(worker_.metrics(), direction_, result.error());
+    }
     respond_error(result.error().reason, result.error().cause, result.error().status);
     return false;
   }

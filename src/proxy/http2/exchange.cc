@@ -88,6 +88,10 @@ void Http2Exchange::start(bool end_stream) {
 
 void Http2Exchange::routed(RouteResult result) {
   if (!result) {
+    // A request that never reached a service still counts on the route discovery matched.
+    if (!std::exchange(routed_once_, true)) {
+      policy_.begin(server_.proxy_worker().metrics(), server_.direction(), result.error());
+    }
     respond_error(result.error().reason, result.error().cause, result.error().status);
     return;
   }

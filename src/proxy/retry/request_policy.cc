@@ -6,23 +6,33 @@ namespace lmesh::proxy {
 
 void RequestPolicy::begin(ProxyMetrics& metrics, Direction direction, const Routed& routed,
                           std::minstd_rand* rng) {
-  *this = RequestPolicy();
-  matched_ = routed.matched;
+  if (!count_request(metrics, direction, routed.matched, routed.service)) return;
   budget_ = routed.budget;
-  dst_ = routed.service;
-  if (routed.service.empty()) return;  // not routed by discovery
   if (matched_.route != nullptr && matched_.route->mirror && rng != nullptr) {
     double percent = matched_.route->mirror->percent;
     mirrored_ = percent >= 100 ||
                 (percent > 0 && std::uniform_real_distribution<double>(0, 100)(*rng) < percent);
   }
-  registry_ = &metrics;
-  metrics_ = metrics.profile_route(direction, routed.service,
-                                   matched_.route != nullptr ? matched_.route->name : "default");
-  metrics_->requests->inc();
   // Every request to the service earns retries, retryable or not: the budget is the
   // service's, as in Linkerd.
   if (budget_ != nullptr) budget_->deposit(uv_hrtime());
+}
+
+void RequestPolicy::begin(ProxyMetrics& metrics, Direction direction, const RouteFailure& failure) {
+  count_request(metrics, direction, failure.matched, failure.service);
+}
+
+bool RequestPolicy::count_request(ProxyMetrics& metrics, Direction direction,
+                                  const MatchedRoute& matched, const std::string& service) {
+  *this = RequestPolicy();
+  matched_ = matched;
+  dst_ = service;
+  if (service.empty()) return false;  // not routed by discovery
+  registry_ = &metrics;
+  metrics_ = metrics.profile_route(direction, service,
+                                   matched.route != nullptr ? matched.route->name : "default");
+  metrics_->requests->inc();
+  return true;
 }
 
 bool RequestPolicy::retry(uint64_t now_ns, bool body_replayable) {

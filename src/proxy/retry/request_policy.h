@@ -33,6 +33,9 @@ class RequestPolicy {
   // no route can match). The clock is read only when the route has a retry budget.
   void begin(ProxyMetrics& metrics, Direction direction, const Routed& routed,
              std::minstd_rand* rng);
+  // A request whose first routing failed after discovery named its service (see
+  // RouteFailure): it counts as the route's request, and the proxy's answer as its response.
+  void begin(ProxyMetrics& metrics, Direction direction, const RouteFailure& failure);
   void reset() { *this = RequestPolicy(); }
 
   bool is_failure(int status) const { return matched_.is_failure(status); }
@@ -61,6 +64,10 @@ class RequestPolicy {
   void respond(uint16_t status, bool failure, uint64_t start_ns);
 
  private:
+  // Counts the request on its route's metrics; false when discovery did not route it.
+  bool count_request(ProxyMetrics& metrics, Direction direction, const MatchedRoute& matched,
+                     const std::string& service);
+
   MatchedRoute matched_;
   std::shared_ptr<RetryBudget> budget_;
   std::optional<ProfileRouteMetrics> metrics_;
