@@ -62,6 +62,17 @@ Result<void> set_service_listeners(std::vector<ServiceListener>& out, std::strin
   return {};
 }
 
+// A bare IP (v4, or v6 with or without brackets), kept with port 0.
+Result<void> set_source_ip(std::optional<net::SocketAddress>& out, std::string_view v) {
+  std::string text(v);
+  if (text.find(':') != std::string::npos && text.front() != '[') text = "[" + text + "]";
+  auto a = net::SocketAddress::parse(text + ":0");
+  if (!a) return fail(ErrorCode::kInvalidArgument, "'" + std::string(v) + "' is not an IP address");
+  if (a->is_unspecified()) return fail(ErrorCode::kInvalidArgument, "must be a specific address");
+  out = *a;
+  return {};
+}
+
 // "HOST:PORT[=IDENTITY],..."
 Result<void> set_meshed_endpoints(std::vector<MeshedEndpoint>& out, std::string_view v) {
   std::vector<MeshedEndpoint> endpoints;
@@ -114,6 +125,10 @@ const std::vector<Setting>& settings() {
        [](ProxyConfig& c, std::string_view v) {
          return set_service_listeners(c.inbound_forward_listeners, v);
        }},
+      {"outbound-bind", "IP",
+       "source address of outbound connections (where pods share a network namespace, as in "
+       "lmesh up's loopback mode: the pod's own)",
+       [](ProxyConfig& c, std::string_view v) { return set_source_ip(c.outbound_bind, v); }},
       {"meshed-endpoints", "LIST",
        "endpoints (HOST:PORT[=IDENTITY],...) behind another lmesh proxy: HTTP/1 to them goes as "
        "HTTP/2, over mTLS when IDENTITY is given",

@@ -13,6 +13,7 @@
 #include "common/log/log.h"
 #include "common/net/socket_address.h"
 #include "common/result.h"
+#include "proxy/direction.h"
 
 namespace lmesh::proxy {
 
@@ -53,6 +54,10 @@ struct ProxyConfig {
   // More inbound listeners, each for one application port (listen -> target): without
   // iptables, the listener is what says which of the application's ports a client wants.
   std::vector<ServiceListener> inbound_forward_listeners;
+  // The source IP of connections to outbound destinations (port 0); unset: the kernel picks.
+  // Where pods share one network namespace (lmesh up loopback mode) this is the pod's address,
+  // so that the server's proxy, its tap and its logs see which pod called.
+  std::optional<net::SocketAddress> outbound_bind;
 
   // Endpoints served by another lmesh proxy (until the destination service says so per
   // endpoint): HTTP/1 requests to them travel as HTTP/2 with lmesh-orig-proto, multiplexed,
@@ -119,6 +124,11 @@ struct ProxyConfig {
   // The identity a meshed endpoint must present; null when none is known.
   const std::string* expected_identity(const net::SocketAddress& endpoint) const;
   bool identity_enabled() const { return identity_addr.has_value(); }
+  // Where upstream connections in `direction` come from (see outbound_bind).
+  const std::optional<net::SocketAddress>& upstream_source(Direction direction) const {
+    static constexpr std::optional<net::SocketAddress> kAny;
+    return direction == Direction::kOutbound ? outbound_bind : kAny;
+  }
 };
 
 // Settings that only make sense together, checked after parsing (start-up fails otherwise).

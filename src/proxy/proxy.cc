@@ -1,5 +1,10 @@
 #include "proxy/proxy.h"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 #include <spdlog/spdlog.h>
 
 #include "common/fs/read_file.h"
@@ -25,7 +30,26 @@ Proxy::~Proxy() {
   for (auto& w : workers_) w->join();
 }
 
+namespace {
+
+// Fails unless `ip` is an address of this host, which binding to it proves (the kernel's
+// EADDRNOTAVAIL), so that a wrong --outbound-bind stops the start rather than every request.
+Result<void> check_local_address(const net::SocketAddress& ip) {
+  int fd = ::socket(ip.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return fail(Error::from_uv(-errno, "socket"));
+  int rc = ::bind(fd, ip.sockaddr_ptr(), ip.length());
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return fail(Error::from_uv(-err, "--outbound-bind " + ip.ip()));
+  return {};
+}
+
+}  // namespace
+
 Result<void> Proxy::start() {
+  if (config_->outbound_bind) {
+    if (auto local = check_local_address(*config_->outbound_bind); !local) return local;
+  }
   // Port 0 asks the kernel for a free port; with SO_REUSEPORT every worker must then bind the
   // port the first one got, so the first bind decides for all.
   for (Direction d : {Direction::kOutbound, Direction::kInbound}) {

@@ -36,6 +36,8 @@ BAD = [
     (["--opaque-ports", "25,notaport"], "--opaque-ports"),
     (["--outbound-service-listen", "127.0.0.1:1"], "--outbound-service-listen"),
     (["--outbound-service-listen", "127.0.0.1:1=web:80"], "--outbound-service-listen"),
+    (["--outbound-bind", "127.0.0.1:80"], "--outbound-bind"),
+    (["--outbound-bind", "198.18.0.77"], "--outbound-bind"),  # not an address of this host
     (["--no-such-flag", "1"], "--no-such-flag"),
 ]
 

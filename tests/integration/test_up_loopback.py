@@ -141,6 +141,29 @@ def test_the_demo_mesh_runs_on_loopback_and_goes_away(mesh):
                and 'tls="true"' in line and f'client_id="{web_id}"' in line
                for line in metrics.splitlines()), metrics
 
+    # The ratings proxy sees the call come from web's own address (--outbound-bind), as it
+    # would from another network namespace, not from 127.0.0.1: tap says which pod called.
+    workload = "deploy/" + ratings["name"].rsplit("-", 1)[0]
+    tap = subprocess.Popen([str(CLI), "tap", workload, "-o", "json"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    sources = []
+
+    def read_tap():
+        for line in tap.stdout:
+            event = json.loads(line)
+            if event.get("kind") == "request_init" and event.get("direction") == "inbound":
+                sources.append(event["source"].rsplit(":", 1)[0])
+    threading.Thread(target=read_tap, daemon=True).start()
+    try:
+        deadline = time.monotonic() + 20
+        while not sources and time.monotonic() < deadline:
+            urllib.request.urlopen(f"http://{web['ip']}:4143/api/rating/1", timeout=10).read()
+            time.sleep(0.2)
+    finally:
+        tap.send_signal(signal.SIGINT)
+        tap.communicate(timeout=10)
+    assert sources and set(sources) == {web["ip"]}, sources
+
     # Opaque TCP too: web reaches stock through its proxy's listener for stock's VIP
     # (LMESH_OUTBOUND_STOCK), over mTLS to stock's proxy.
     with urllib.request.urlopen(f"http://{web['ip']}:4143/api/books", timeout=10) as r:

@@ -30,6 +30,7 @@ class TcpServer:
         self.stopping = threading.Event()
         self.accepted = 0
         self.closed = 0  # connections whose handler has finished (peer gone or we closed)
+        self.peers = []  # (ip, port) of every accepted connection
         self._lock = threading.Lock()
         self._conns = []
         self._threads = []
@@ -44,12 +45,13 @@ class TcpServer:
     def _accept_loop(self):
         while not self.stopping.is_set():
             try:
-                sock, _ = self.listener.accept()
+                sock, peer = self.listener.accept()
             except (socket.timeout, OSError):
                 continue
             sock.settimeout(30)
             with self._lock:
                 self.accepted += 1
+                self.peers.append(peer[:2])
                 self._conns.append(sock)
             self._start(self._serve, sock)
 

@@ -183,7 +183,8 @@ std::vector<std::string> proxy_args(NetworkMode mode, const MeshSpec& spec,
   } else {
     args = {"--outbound-listen", pod.ip + port(kProxyOutboundPort),
             "--inbound-listen",  pod.ip + port(kProxyInboundPort),
-            "--admin-listen",    pod.ip + port(kProxyAdminPort)};
+            "--admin-listen",    pod.ip + port(kProxyAdminPort),
+            "--outbound-bind",   pod.ip};
     // Without iptables nothing says which port a connection was for: a listener per port.
     std::vector<uint16_t> inbound = loopback_inbound_ports(w);
     std::string forwards;

@@ -6,7 +6,11 @@
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6/ip6_tables.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cassert>
+#include <cerrno>
 #include <utility>
 
 namespace lmesh::net {
@@ -49,12 +53,37 @@ Result<void> TcpConnection::accept(uv_stream_t* server) {
   return {};
 }
 
-Result<void> TcpConnection::connect(const SocketAddress& address) {
+Result<void> TcpConnection::connect(const SocketAddress& address,
+                                    const std::optional<SocketAddress>& source) {
+  if (source) {
+    if (auto bound = bind_source(*source); !bound) return fail(bound.error());
+  }
   auto* req = new uv_connect_t;
   int rc = uv_tcp_connect(req, tcp_.get(), address.sockaddr_ptr(), &TcpConnection::on_connect_cb);
   if (rc != 0) {
     delete req;
     return fail(Error::from_uv(rc, "connect to " + address.to_string()));
+  }
+  return {};
+}
+
+Result<void> TcpConnection::bind_source(const SocketAddress& source) {
+  SocketAddress any_port = source;
+  any_port.set_port(0);
+  int fd = ::socket(source.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return fail(Error::from_uv(-errno, "socket"));
+  // The port is chosen at connect(), by the 4-tuple: bind() alone would reserve a port per
+  // connection and cap them at the ephemeral range (Envoy binds its source addresses so too).
+  int on = 1;
+  (void)::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof on);
+  if (::bind(fd, any_port.sockaddr_ptr(), any_port.length()) != 0) {
+    int err = errno;
+    ::close(fd);
+    return fail(Error::from_uv(-err, "bind to source address " + source.ip()));
+  }
+  if (int rc = uv_tcp_open(tcp_.get(), fd); rc != 0) {
+    ::close(fd);
+    return fail(Error::from_uv(rc, "adopt the socket bound to " + source.ip()));
   }
   return {};
 }

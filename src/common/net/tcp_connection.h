@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "common/buffer/buffer.h"
@@ -73,8 +74,10 @@ class TcpConnection final : private event::BatchEndTask {
   // Takes the next pending connection from a listening socket.
   Result<void> accept(uv_stream_t* server);
   // Starts connecting; the outcome arrives as on_connected() or on_error(). Bytes written
-  // before the connection is up are queued and sent once it is.
-  Result<void> connect(const SocketAddress& address);
+  // before the connection is up are queued and sent once it is. With `source` (an IP; its port
+  // is ignored) the connection comes from that address, its port still picked at connect time.
+  Result<void> connect(const SocketAddress& address,
+                       const std::optional<SocketAddress>& source = std::nullopt);
 
   // From now on the handler reads and writes plaintext through `layer` (TLS). A client sets it
   // before connect(): on_connected() then waits for the handshake. A server sets it on an
@@ -124,6 +127,8 @@ class TcpConnection final : private event::BatchEndTask {
 
   static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
   static void on_read_cb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
+  // Opens the socket bound to `source` (any port) before connect().
+  Result<void> bind_source(const SocketAddress& source);
   static void on_connect_cb(uv_connect_t* req, int status);
   static void on_write_cb(uv_write_t* req, int status);
   static void on_shutdown_cb(uv_shutdown_t* req, int status);

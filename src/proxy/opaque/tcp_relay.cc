@@ -51,7 +51,7 @@ void TcpRelay::start(ProxyWorker& worker, Direction direction, TlsLabel tls,
   TlsLabel up_tls = relay->secured_upstream_ ? TlsLabel::kTrue : tls;
   TcpMeter meter(worker.metrics().tcp(direction, Peer::kDst, up_tls), *upstream);
   relay->up_.adopt(MeteredSocket{std::move(upstream), std::move(meter)});
-  if (auto ok = relay->up_.tcp().connect(connect_to); !ok) {
+  if (auto ok = relay->up_.tcp().connect(connect_to, config.upstream_source(direction)); !ok) {
     spdlog::debug("{} relay: {}", to_string(direction), ok.error().describe());
     relay->close_both(net::CloseMode::kAbort);
     return;

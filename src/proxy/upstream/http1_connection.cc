@@ -50,7 +50,7 @@ void UpstreamConnection::connect() {
   }
   // With TLS, on_connected() waits for the handshake; the connect deadline covers both.
   if (tls_ != nullptr) (void)tcp_->set_transport_layer(std::move(tls_));
-  auto started = tcp_->connect(endpoint_);
+  auto started = tcp_->connect(endpoint_, config_.upstream_source(pool_.direction()));
   if (!started) {
     // Report on the next loop turn: the exchange is still inside acquire().
     connect_error_ = started.error();

@@ -80,7 +80,7 @@ void Http2ClientConnection::connect() {
     (void)tcp_->set_transport_layer(std::move(tls_));
   }
   schedule_flush();  // the preface and SETTINGS, queued behind the connect
-  auto started = tcp_->connect(endpoint_);
+  auto started = tcp_->connect(endpoint_, config_.upstream_source(pool_.direction()));
   if (!started) {
     // Reported on the next loop turn: the first exchange is still inside open_stream().
     connect_error_ = started.error();

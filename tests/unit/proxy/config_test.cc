@@ -86,6 +86,12 @@ std::vector<FlagCase> every_flag() {
          return l.size() == 1 && l[0].listen.to_string() == "127.18.0.2:14301" &&
                 l[0].target.to_string() == "127.18.0.2:9090";
        }},
+      {"outbound-bind", "127.18.0.2",
+       [](const ProxyConfig& c) {
+         return c.outbound_bind && c.outbound_bind->to_string() == "127.18.0.2:0" &&
+                c.upstream_source(Direction::kOutbound) == c.outbound_bind &&
+                !c.upstream_source(Direction::kInbound);
+       }},
       {"meshed-endpoints", "10.0.0.2:4143,127.0.0.1:5143=api.default.serviceaccount.x",
        [](const ProxyConfig& c) {
          auto with_id = *net::SocketAddress::parse("127.0.0.1:5143");
@@ -243,6 +249,8 @@ TEST_CASE("errors name the flag and the bad value", "[proxy][config]") {
       {{"--outbound-listen", "nonsense"}, "invalid --outbound-listen 'nonsense'"},
       {{"--inbound-listen", "1.2.3.4:99999"}, "invalid --inbound-listen '1.2.3.4:99999'"},
       {{"--admin-listen", ":4191"}, "invalid --admin-listen ':4191'"},
+      {{"--outbound-bind", "127.0.0.1:80"}, "invalid --outbound-bind '127.0.0.1:80'"},
+      {{"--outbound-bind", "0.0.0.0"}, "invalid --outbound-bind '0.0.0.0'"},
       {{"--detect-timeout", "5parsecs"}, "invalid --detect-timeout '5parsecs'"},
       {{"--header-timeout", "5"}, "invalid --header-timeout '5'"},
       {{"--upstream-timeout", "-1s"}, "invalid --upstream-timeout '-1s'"},

@@ -179,6 +179,10 @@ TEST_CASE("in loopback mode every port of a workload has its own inbound listene
   CHECK(std::ranges::find(lite_args, "--inbound-forward-listen") == lite_args.end());
   auto netns_args = proxy_args(NetworkMode::kNetns, *spec, *services, pods[0], control);
   CHECK(std::ranges::find(netns_args, "--inbound-forward-listen") == netns_args.end());
+  // Pods share loopback: each proxy calls out from its own pod's address.
+  CHECK(has(args, "--outbound-bind", "127.18.0.2"));
+  CHECK(has(lite_args, "--outbound-bind", "127.18.0.3"));
+  CHECK(std::ranges::find(netns_args, "--outbound-bind") == netns_args.end());
 
   auto mesh = destination_mesh(NetworkMode::kLoopback, *spec, *services, pods,
                                {"default/api-0", "default/api-lite-0"});
