@@ -11,7 +11,7 @@
 # added p50/p99 at a fixed 2,000 req/s, full handshakes/s against the inbound side at one
 # worker (and its CPU per handshake), and the pair's idle RSS. Method as bench/h2.sh.
 #
-#   bench/mtls.sh [--quick] [--reps N] [--duration S] [--json OUT] [--keep]
+#   bench/mtls.sh [--quick] [--reps N] [--duration S] [--proxy PATH] [--json OUT] [--keep]
 {
 set -euo pipefail
 
@@ -19,12 +19,14 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PY=/usr/bin/python3
 TOOL="$ROOT/bench/tools/benchtool.py"
 REPS=3 LOAD_S=10 LAT_S=10 HS_S=5 QUICK=0 JSON_OUT="$ROOT/bench/results/mtls-latest.json" KEEP=0
+LMESH=""
 RATE=2000
 while (($#)); do
   case $1 in
     --quick) QUICK=1 LOAD_S=2 LAT_S=2 HS_S=2 ;;
     --reps) REPS=$2; shift ;;
     --duration) LOAD_S=$2 LAT_S=$2; shift ;;
+    --proxy) LMESH=$2; shift ;;  # e.g. a -Dallocator=system build's lmesh-proxy
     --json) JSON_OUT=$2; shift ;;
     --keep) KEEP=1 ;;
     -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
@@ -40,7 +42,7 @@ for tool in h2load haproxy nginx taskset chrt openssl curl; do
   command -v "$tool" >/dev/null || die "$tool is missing: run bench/setup.sh"
 done
 find_bin() { "$PY" "$TOOL" findbin "$ROOT" "$1" || die "no optimized build of $1 (meson setup build && ninja -C build)"; }
-LMESH=$(find_bin src/proxy/lmesh-proxy)
+[[ -n $LMESH ]] || LMESH=$(find_bin src/proxy/lmesh-proxy)
 IDENTITY=$(find_bin src/identity/lmesh-identity)
 CLI=$(find_bin src/cli/lmesh)
 

@@ -13,6 +13,8 @@ packages=(
   libyaml-cpp-dev
   # service-profile route patterns (linear-time regular expressions)
   libre2-dev
+  # lmesh-proxy's allocator (release builds; see meson.build)
+  libmimalloc-dev
   # the -Dtls=openssl variant, compiled in CI
   libssl-dev
   # tests: real clients and peers, network namespaces, formatting
