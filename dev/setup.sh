@@ -20,6 +20,8 @@ packages=(
   # tests: real clients and peers, network namespaces, formatting
   python3 python3-pytest python3-h2 python3-grpcio curl nghttp2-client nghttp2-server iproute2
   iptables util-linux clang-format
+  # the web dashboard's browser test: headless Chromium driven by Selenium
+  chromium chromium-driver python3-selenium
 )
 
 missing=()

@@ -6,13 +6,14 @@
 
 namespace lmesh::cli {
 
-int run_version(Args args);   // version_command.cc
-int run_up(Args args);        // up/up_command.cc
-int run_down(Args args);      // up/down_command.cc
-int run_check(Args args);     // check/check_command.cc
-int run_identity(Args args);  // identity_command.cc: `identity init`
-int run_tap(Args args);       // tap_command.cc
-int run_stat(Args args);      // stat_command.cc
-int run_top(Args args);       // top_command.cc
+int run_version(Args args);    // version_command.cc
+int run_up(Args args);         // up/up_command.cc
+int run_down(Args args);       // up/down_command.cc
+int run_check(Args args);      // check/check_command.cc
+int run_identity(Args args);   // identity_command.cc: `identity init`
+int run_tap(Args args);        // tap_command.cc
+int run_stat(Args args);       // stat_command.cc
+int run_top(Args args);        // top_command.cc
+int run_dashboard(Args args);  // dashboard_command.cc
 
 }  // namespace lmesh::cli

@@ -10,6 +10,8 @@ namespace {
 constexpr lmesh::cli::Command kCommands[] = {
     {"check", "diagnose the mesh: control plane, identity, proxies (--pre: before lmesh up)",
      &lmesh::cli::run_check},
+    {"dashboard", "where the web dashboard is (lmesh-tap), checked to answer",
+     &lmesh::cli::run_dashboard},
     {"down", "stop what lmesh up started and remove it", &lmesh::cli::run_down},
     {"identity", "manage the mesh's certificate authority (init)", &lmesh::cli::run_identity},
     {"stat", "success rate, rate and latency of a target's pods (lmesh-tap)",

@@ -153,6 +153,17 @@ std::vector<config::Flag<StatOptions>> stat_flags() {
   };
 }
 
+std::vector<config::Flag<DashboardOptions>> dashboard_flags() {
+  return {
+      {"namespace", "NS", "-n: the deployment's namespace (default: default)",
+       [](DashboardOptions& o, std::string_view v) {
+         return config::set_string(o.namespace_name, v);
+       }},
+      {"tap-addr", "HOST:PORT", "lmesh-tap's API (default 127.0.0.1:8088, env LMESH_TAP_ADDR)",
+       [](DashboardOptions& o, std::string_view v) { return set_host_port(o.tap_addr, v); }},
+  };
+}
+
 template <class Options>
 Parsed<Options> parse(Args args, config::GetEnvFn getenv_fn,
                       const std::vector<config::Flag<Options>>& flags) {
@@ -178,6 +189,34 @@ void add_param(std::string& out, std::string_view name, std::string_view value) 
 
 }  // namespace
 
+Parsed<DashboardOptions> parse_dashboard_options(Args args, config::GetEnvFn getenv_fn) {
+  auto split = split_args(args);
+  if (!split) return fail(split.error());
+  if (split->help) return std::optional<DashboardOptions>();
+  DashboardOptions options;
+  if (auto ok = apply_tap_addr_env(options.tap_addr, getenv_fn); !ok) return fail(ok.error());
+  auto help =
+      config::apply_flags(dashboard_flags(), "LMESH_", split->flags, &no_environment, options);
+  if (!help) return fail(help.error());
+  if (*help) return std::optional<DashboardOptions>();
+  if (split->positional.size() > 1) {
+    return fail(ErrorCode::kInvalidArgument, "unexpected argument '" + split->positional[1] + "'");
+  }
+  if (!split->positional.empty()) {
+    // The page taps deployments; its tables cover the rest.
+    const std::string& target = split->positional[0];
+    size_t slash = target.find('/');
+    std::string_view kind = std::string_view(target).substr(0, slash);
+    if (slash == std::string::npos || slash + 1 == target.size() ||
+        (kind != "deploy" && kind != "deployment" && kind != "deployments")) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "'" + target + "': the dashboard opens on a deployment (deploy/NAME)");
+    }
+    options.deployment = target.substr(slash + 1);
+  }
+  return std::optional<DashboardOptions>(std::move(options));
+}
+
 Parsed<TapOptions> parse_tap_options(Args args, config::GetEnvFn getenv_fn, bool allow_output) {
   return parse(args, getenv_fn, tap_flags(allow_output));
 }
@@ -192,6 +231,18 @@ std::string tap_flags_usage(bool allow_output) {
 
 std::string stat_flags_usage() {
   return config::usage_lines(stat_flags());
+}
+
+std::string dashboard_flags_usage() {
+  return config::usage_lines(dashboard_flags());
+}
+
+std::string dashboard_url(const DashboardOptions& o) {
+  std::string url = "http://" + o.tap_addr.to_string() + "/";
+  if (!o.deployment.empty()) {
+    url += "#ns=" + url_encode(o.namespace_name) + "&tap=" + url_encode(o.deployment);
+  }
+  return url;
 }
 
 std::string tap_request_target(const TapOptions& o) {

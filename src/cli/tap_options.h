@@ -43,6 +43,14 @@ struct StatOptions {
   net::HostPort tap_addr;
 };
 
+// `lmesh dashboard [deploy/NAME]`: where lmesh-tap's web dashboard is, optionally opened on a
+// deployment's live requests.
+struct DashboardOptions {
+  std::string deployment;  // NAME of deploy/NAME; empty: the overview
+  std::string namespace_name = "default";
+  net::HostPort tap_addr;
+};
+
 // The outcome of parsing a command line: options, or "--help was asked", or a usage error
 // (kInvalidArgument, with a message naming the flag and the value).
 template <class Options>
@@ -52,14 +60,19 @@ using Parsed = Result<std::optional<Options>>;
 // --path). `allow_output` is false for `top`, whose output is always the table.
 Parsed<TapOptions> parse_tap_options(Args args, config::GetEnvFn getenv_fn, bool allow_output);
 Parsed<StatOptions> parse_stat_options(Args args, config::GetEnvFn getenv_fn);
+Parsed<DashboardOptions> parse_dashboard_options(Args args, config::GetEnvFn getenv_fn);
 
 // The flags' usage lines, for the commands' help texts.
 std::string tap_flags_usage(bool allow_output);
 std::string stat_flags_usage();
+std::string dashboard_flags_usage();
 
 // "/v1/tap?target=deploy%2Fweb&namespace=default&..." (empty filters are left out).
 std::string tap_request_target(const TapOptions& options);
 std::string stat_request_target(const StatOptions& options);
+// "http://127.0.0.1:8088/", or with a deployment "http://127.0.0.1:8088/#ns=default&tap=web"
+// (the page reads its state from the fragment).
+std::string dashboard_url(const DashboardOptions& options);
 
 // RFC 3986 §2.3: everything but unreserved characters is percent-encoded.
 std::string url_encode(std::string_view text);

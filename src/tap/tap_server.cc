@@ -1,6 +1,7 @@
 #include "tap/tap_server.h"
 
 #include "common/metrics/prometheus_text.h"
+#include "tap/dashboard_assets.h"
 #include "tap/stat_params.h"
 #include "tap/tap_params.h"
 
@@ -35,6 +36,14 @@ TapServer::TapServer(event::Worker& worker, PodDirectory& directory, StatCollect
     }
     stats_.query(std::move(*params), std::move(r));
   });
+  // The web dashboard: a page that draws /v1/stat and /v1/tap (src/tap/dashboard/).
+  for (std::string_view path : {"/", "/index.html", "/dashboard.js", "/dashboard.css"}) {
+    server_.route("GET", std::string(path),
+                  [path](const api::Request&, std::shared_ptr<api::Response> r) {
+                    auto asset = dashboard_asset(path);
+                    r->send(200, asset->content_type, std::string(asset->body));
+                  });
+  }
   server_.route("GET", "/live", [](const api::Request&, std::shared_ptr<api::Response> r) {
     r->send(200, "text/plain", "live\n");
   });

@@ -9,6 +9,7 @@ Run: LMESH_PROXY=build/src/proxy/lmesh-proxy LMESH_DESTINATION=build/src/destina
 """
 import contextlib
 import json
+import os
 import signal
 import subprocess
 import threading
@@ -189,3 +190,104 @@ def test_the_cli_fails_clearly(mesh):
     assert nothing.returncode == 1 and "deploy/nope" in nothing.stderr, nothing
     down = cli("stat", "deploy/web", "--tap-addr", "127.0.0.1:1")
     assert down.returncode == 1 and "cannot reach lmesh-tap at 127.0.0.1:1" in down.stderr, down
+
+
+# ---------------------------------------------------------------- the web dashboard
+
+def http_get(addr, path):
+    with HttpConn(addr) as conn:
+        return conn.request("GET", path, [("Host", hostport(addr))])
+
+
+def test_the_dashboard_page_script_and_style_are_served(mesh):
+    _, _, tap = mesh
+    page = http_get(tap.api, "/")
+    assert page.status == 200 and page.header("content-type").startswith("text/html"), page
+    assert b'<script src="/dashboard.js"' in page.body and b'href="/dashboard.css"' in page.body
+    assert http_get(tap.api, "/index.html").body == page.body
+    script = http_get(tap.api, "/dashboard.js")
+    assert script.status == 200 and script.header("content-type").startswith("text/javascript")
+    assert b"/v1/tap?" in script.body and b"/v1/stat?" in script.body
+    style = http_get(tap.api, "/dashboard.css")
+    assert style.status == 200 and style.header("content-type").startswith("text/css")
+    assert http_get(tap.api, "/dashboard.png").status == 404
+
+
+def test_lmesh_dashboard_prints_a_link_that_works(mesh):
+    _, _, tap = mesh
+    addr = hostport(tap.api)
+    done = cli("dashboard", "--tap-addr", addr)
+    assert done.returncode == 0 and done.stdout == f"lmesh dashboard: http://{addr}/\n", done
+    done = cli("dashboard", "deploy/web", "--tap-addr", addr)
+    assert done.stdout == f"lmesh dashboard: http://{addr}/#ns=default&tap=web\n", done
+    nope = cli("dashboard", "deploy/nope", "--tap-addr", addr)
+    assert nope.returncode == 1 and "deploy/nope" in nope.stderr and not nope.stdout, nope
+    down = cli("dashboard", "--tap-addr", "127.0.0.1:1")
+    assert down.returncode == 1 and "cannot reach lmesh-tap at 127.0.0.1:1" in down.stderr, down
+    usage = cli("dashboard", "svc/web")
+    assert usage.returncode == 2 and "deploy/NAME" in usage.stderr, usage
+
+
+def browser():
+    """Headless Chromium driven by Selenium (Debian's chromium, chromium-driver and
+    python3-selenium, which dev/setup.sh installs)."""
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        pytest.skip("python3-selenium is not installed (dev/setup.sh installs it)")
+    for path in ("/usr/bin/chromium", "/usr/bin/chromedriver"):
+        if not os.path.exists(path):
+            pytest.skip(f"{path} is missing (dev/setup.sh installs chromium and chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+        options.add_argument(arg)
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+@pytest.mark.deadline(90)
+def test_the_dashboard_shows_stats_and_live_requests_in_a_browser(mesh):
+    pods, _, tap = mesh
+    driver = browser()
+    try:
+        # A link straight to a tap of deploy/web, as `lmesh dashboard deploy/web` prints it.
+        driver.get(f"http://{hostport(tap.api)}/#ns=default&tap=web")
+
+        def rows(selector):
+            """The cell texts of the rows `selector` matches, read in one go: the page redraws
+            its tables every 2 s, so elements held across calls would go stale."""
+            return driver.execute_script(
+                "return [...document.querySelectorAll(arguments[0])]"
+                ".map(tr => [...tr.cells].map(td => td.textContent))", selector)
+
+        def live_requests_shown():
+            for proxy in pods.values():
+                send(proxy, "/fast", 2)
+                send(proxy, "/fail", 1)
+            done = [r for r in rows('#tap tbody tr[data-path="/fast"]') if r[9] == "200"]
+            return done and rows('#tap tbody tr[data-path="/fail"]')
+        wait_until(live_requests_shown, 30, interval=0.5, message="tapped requests in the page")
+        pods_seen = {r[1] for r in rows("#tap tbody tr")}
+        assert pods_seen and pods_seen <= {"web-1", "web-2"}, pods_seen
+        assert {r[2] for r in rows("#tap tbody tr")} == {"in"}  # what the pods served
+
+        # The per-path summary counts them; /fail is all failures.
+        fail = rows('#top tbody tr[data-path="/fail"]')[0]
+        assert int(fail[1]) >= 1 and fail[2] == "0.00%", fail
+
+        # The stat tables: deploy/web with both pods meshed and traffic in the window, once
+        # lmesh-tap's scrape rounds (every second here) have seen it; the page redraws every 2 s.
+        def web_row():
+            for proxy in pods.values():
+                send(proxy, "/fast", 2)
+            r = rows('#deployments tbody tr[data-name="web"]')
+            return r and r[0][3] not in ("", "-") and float(r[0][3]) > 0 and r[0]
+        cells = wait_until(web_row, 30, interval=0.5, message="deploy/web's stat row with traffic")
+        assert cells[0] == "web" and cells[1] == "2/2", cells
+        assert cells[2].endswith("%"), cells  # success rate
+        assert rows('#namespaces tbody tr[data-name="default"]')
+        status = driver.execute_script("return document.getElementById('status').textContent")
+        assert status.startswith("updated"), status
+    finally:
+        driver.quit()

@@ -756,7 +756,8 @@ void MeshRunner::print_ready_summary() {
   }
   std::printf(
       "\n  control plane: lmesh-identity %s, lmesh-destination %s, lmesh-tap %s\n"
-      "  tap API (lmesh tap, stat, top): http://127.0.0.1:8088/ (no web dashboard yet)\n"
+      "  dashboard: http://127.0.0.1:8088/   (live requests and golden metrics; also the tap\n"
+      "             API that lmesh tap, stat and top use)\n"
       "  logs: %s/logs/   state: %s/state.json\n\n"
       "next:\n"
       "  lmesh check                  # is everything healthy?\n"

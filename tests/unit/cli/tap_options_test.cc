@@ -140,5 +140,27 @@ TEST_CASE("url_encode keeps only unreserved characters", "[cli][options]") {
   CHECK(url_encode("\xc3\xa9") == "%C3%A9");
 }
 
+TEST_CASE("dashboard: the overview, or a deployment's live requests", "[cli][options]") {
+  std::vector<std::string> none;
+  auto overview = parse_dashboard_options(none, &tap_addr_env);
+  REQUIRE(overview.has_value());
+  REQUIRE(overview->has_value());
+  CHECK(dashboard_url(**overview) == "http://10.0.0.9:9999/");
+
+  std::vector<std::string> web = {"deploy/web", "-n", "prod ns", "--tap-addr", "127.0.0.1:18088"};
+  auto tapped = parse_dashboard_options(web, &no_env);
+  REQUIRE(tapped.has_value());
+  REQUIRE(tapped->has_value());
+  CHECK(dashboard_url(**tapped) == "http://127.0.0.1:18088/#ns=prod%20ns&tap=web");
+
+  for (std::vector<std::string> bad :
+       {std::vector<std::string>{"pod/web-1"}, std::vector<std::string>{"deploy/"},
+        std::vector<std::string>{"web"}, std::vector<std::string>{"deploy/a", "deploy/b"},
+        std::vector<std::string>{"--window", "1m"}}) {
+    INFO(bad[0]);
+    CHECK(!parse_dashboard_options(bad, &no_env).has_value());
+  }
+}
+
 }  // namespace
 }  // namespace lmesh::cli

@@ -1,0 +1,47 @@
+// `lmesh dashboard [deploy/NAME] [flags]`: where lmesh-tap's web dashboard is. It checks that
+// lmesh-tap answers (and, given a deployment, that it knows it) before printing the address, so
+// that the link it prints works; it opens no browser (there may be none on this machine).
+#include <cstdio>
+#include <string>
+
+#include "cli/commands.h"
+#include "cli/tap_client.h"
+#include "cli/tap_options.h"
+
+namespace lmesh::cli {
+namespace {
+
+std::string usage() {
+  return "usage: lmesh dashboard [deploy/NAME] [flags]\n\n"
+         "Prints the address of lmesh-tap's web dashboard: golden metrics per namespace and\n"
+         "deployment, and live requests. With deploy/NAME, the address opens that deployment's\n"
+         "live requests.\n\n"
+         "flags:\n" +
+         dashboard_flags_usage();
+}
+
+}  // namespace
+
+int run_dashboard(Args args) {
+  constexpr char kCommand[] = "lmesh dashboard";
+  auto parsed = parse_dashboard_options(args, &environment);
+  if (!parsed) {
+    std::fprintf(stderr, "%s: %s\n\n%s", kCommand, parsed.error().describe().c_str(),
+                 usage().c_str());
+    return kExitUsage;
+  }
+  if (!*parsed) {
+    std::fputs(usage().c_str(), stdout);
+    return 0;
+  }
+  const DashboardOptions& options = **parsed;
+  // The figures the page starts with: lmesh-tap's 404 names a deployment it does not know.
+  StatOptions probe;
+  probe.target = options.deployment.empty() ? "ns" : "deploy/" + options.deployment;
+  probe.namespace_name = options.namespace_name;
+  if (!fetch_from_tap(kCommand, options.tap_addr, stat_request_target(probe))) return kExitFailure;
+  std::printf("lmesh dashboard: %s\n", dashboard_url(options).c_str());
+  return 0;
+}
+
+}  // namespace lmesh::cli
