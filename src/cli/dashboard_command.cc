@@ -25,15 +25,7 @@ std::string usage() {
 int run_dashboard(Args args) {
   constexpr char kCommand[] = "lmesh dashboard";
   auto parsed = parse_dashboard_options(args, &environment);
-  if (!parsed) {
-    std::fprintf(stderr, "%s: %s\n\n%s", kCommand, parsed.error().describe().c_str(),
-                 usage().c_str());
-    return kExitUsage;
-  }
-  if (!*parsed) {
-    std::fputs(usage().c_str(), stdout);
-    return 0;
-  }
+  if (auto code = exit_after_parsing(parsed, kCommand, usage())) return *code;
   const DashboardOptions& options = **parsed;
   // The figures the page starts with: lmesh-tap's 404 names a deployment it does not know.
   StatOptions probe;

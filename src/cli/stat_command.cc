@@ -26,15 +26,7 @@ std::string usage() {
 int run_stat(Args args) {
   constexpr char kCommand[] = "lmesh stat";
   auto parsed = parse_stat_options(args, &environment);
-  if (!parsed) {
-    std::fprintf(stderr, "%s: %s\n\n%s", kCommand, parsed.error().describe().c_str(),
-                 usage().c_str());
-    return kExitUsage;
-  }
-  if (!*parsed) {
-    std::fputs(usage().c_str(), stdout);
-    return 0;
-  }
+  if (auto code = exit_after_parsing(parsed, kCommand, usage())) return *code;
   const StatOptions& options = **parsed;
   auto body = fetch_from_tap(kCommand, options.tap_addr, stat_request_target(options));
   if (!body) return kExitFailure;

@@ -25,14 +25,7 @@ std::string usage() {
 
 int run_tap(Args args) {
   auto parsed = parse_tap_options(args, &environment, /*allow_output=*/true);
-  if (!parsed) {
-    std::fprintf(stderr, "lmesh tap: %s\n\n%s", parsed.error().describe().c_str(), usage().c_str());
-    return kExitUsage;
-  }
-  if (!*parsed) {
-    std::fputs(usage().c_str(), stdout);
-    return 0;
-  }
+  if (auto code = exit_after_parsing(parsed, "lmesh tap", usage())) return *code;
   const TapOptions& options = **parsed;
   bool json = options.output == TapOutput::kJson;
   TapFormatter formatter(TapFormatOptions{options.output == TapOutput::kWide,

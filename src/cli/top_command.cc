@@ -39,15 +39,7 @@ void draw(const TopTable& table) {
 int run_top(Args args) {
   constexpr char kCommand[] = "lmesh top";
   auto parsed = parse_tap_options(args, &environment, /*allow_output=*/false);
-  if (!parsed) {
-    std::fprintf(stderr, "%s: %s\n\n%s", kCommand, parsed.error().describe().c_str(),
-                 usage().c_str());
-    return kExitUsage;
-  }
-  if (!*parsed) {
-    std::fputs(usage().c_str(), stdout);
-    return 0;
-  }
+  if (auto code = exit_after_parsing(parsed, kCommand, usage())) return *code;
   const TapOptions& options = **parsed;
   bool terminal = stdout_is_terminal();
   TopTable table;
