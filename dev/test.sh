@@ -45,9 +45,10 @@ run_build build-asan --suite unit --suite integration -- -Dwerror=true -Dbuildty
   -Db_sanitize=address,undefined -Db_lundef=false
 
 # OpenSSL 3: every TLS call sits behind src/common/tls so that this variant builds too
-# (DESIGN.md); it is compiled here, the tests run on BoringSSL above.
+# (DESIGN.md); it is compiled here, the tests run on BoringSSL above. It also links the other
+# allocator (-Dallocator=mimalloc), so that both build options stay buildable.
 if [ ! -f build-openssl/build.ninja ]; then
-  meson setup build-openssl -Dtls=openssl -Dtests=false -Dwerror=true -Dbuildtype=debug \
+  meson setup build-openssl -Dtls=openssl -Dallocator=mimalloc -Dtests=false -Dwerror=true -Dbuildtype=debug \
     >build-openssl.setup.log 2>&1 || cat build-openssl.setup.log
 fi
 if ninja -C build-openssl >build-openssl.log 2>&1; then
