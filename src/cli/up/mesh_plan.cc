@@ -134,22 +134,31 @@ PodPlan plan_pod(NetworkMode mode, const MeshSpec& spec, size_t workload_index, 
   return pod;
 }
 
-std::vector<OpaqueListener> opaque_listeners(NetworkMode mode,
+std::vector<OpaqueListener> opaque_listeners(NetworkMode mode, const MeshSpec& spec,
                                              const std::vector<ServicePlan>& services,
                                              const PodPlan& pod) {
   std::vector<OpaqueListener> out;
   if (mode != NetworkMode::kLoopback) return out;
+  // Pods share loopback's port space on their own addresses: the app's ports and the proxy's
+  // listeners there are taken.
+  const WorkloadSpec& w = spec.workloads.at(pod.workload_index);
+  std::vector<uint16_t> taken = loopback_inbound_ports(w);
+  for (const WorkloadPort& p : w.ports) taken.push_back(p.port);
+  taken.insert(taken.end(), {kProxyOutboundPort, kProxyControlPort, kProxyAdminPort});
+  uint32_t next = kLoopbackOpaquePortBase;
   for (const ServicePlan& s : services) {
     bool first = true;
-    for (size_t i = 0; i < s.ports.size() && i < 8; ++i) {
-      if (s.ports[i].protocol != discovery::ProtocolHint::kOpaque) continue;
+    for (const WorkloadPort& port : s.ports) {
+      if (port.protocol != discovery::ProtocolHint::kOpaque) continue;
+      while (std::ranges::find(taken, next) != taken.end()) ++next;
+      if (next > 65535) return out;  // 50,000 opaque ports: nothing left to listen on
       std::string suffix = env_suffix(s.key.name);
       if (s.key.namespace_name != pod.namespace_name) {
         suffix += "_" + env_suffix(s.key.namespace_name);
       }
-      out.push_back(OpaqueListener{pod.ip + ":" + std::to_string(15000 + s.vip_index * 8 + i),
-                                   service_vip(s.vip_index) + ":" + std::to_string(s.ports[i].port),
-                                   "LMESH_OUTBOUND_" + suffix, first});
+      out.push_back(OpaqueListener{pod.ip + ":" + std::to_string(next++),
+                                   service_vip(s.vip_index) + ":" + std::to_string(port.port),
+                                   "LMESH_OUTBOUND_" + suffix, port.port, first});
       first = false;
     }
   }
@@ -198,7 +207,7 @@ std::vector<std::string> proxy_args(NetworkMode mode, const MeshSpec& spec,
     }
     if (!forwards.empty()) args.insert(args.end(), {"--inbound-forward-listen", forwards});
     std::string listeners;
-    for (const OpaqueListener& l : opaque_listeners(mode, services, pod)) {
+    for (const OpaqueListener& l : opaque_listeners(mode, spec, services, pod)) {
       listeners += (listeners.empty() ? "" : ",") + l.listen + "=" + l.target;
     }
     if (!listeners.empty()) args.insert(args.end(), {"--outbound-service-listen", listeners});
@@ -233,7 +242,8 @@ std::map<std::string, std::string> app_env(NetworkMode mode, const MeshSpec& spe
   env["LMESH_LISTEN_HOST"] = mode == NetworkMode::kNetns ? "0.0.0.0" : pod.ip;
   env["LMESH_OUTBOUND"] =
       mode == NetworkMode::kNetns ? "" : pod.ip + ":" + std::to_string(kProxyOutboundPort);
-  for (const OpaqueListener& l : opaque_listeners(mode, services, pod)) {
+  for (const OpaqueListener& l : opaque_listeners(mode, spec, services, pod)) {
+    env[l.env_name + "_" + std::to_string(l.service_port)] = l.listen;
     if (l.first_port) env[l.env_name] = l.listen;
   }
   for (const ServicePlan& s : services) {

@@ -85,17 +85,19 @@ PodPlan plan_pod(NetworkMode mode, const MeshSpec& spec, size_t workload_index, 
                  uint32_t slot);
 
 // Loopback mode's way to opaque TCP services, which nothing can intercept there: the pod's
-// proxy listens on its own address, one port per opaque service port (15000 + the service's
-// VIP index * 8 + the port's rank), and treats what arrives as if redirected from VIP:port.
-// The app finds the address in LMESH_OUTBOUND_<NAME> (its first opaque port). Empty in netns
-// mode.
+// proxy listens on its own address, one port per opaque service port, and treats what arrives
+// as if redirected from VIP:port. The ports are the pod's own, from 15000 up, skipping every
+// port its app or its proxy uses there. The app finds them in LMESH_OUTBOUND_<NAME>_<PORT>,
+// and the service's first opaque port also in LMESH_OUTBOUND_<NAME>. Empty in netns mode.
+inline constexpr uint16_t kLoopbackOpaquePortBase = 15000;
 struct OpaqueListener {
   std::string listen;    // 127.18.x.y:15xxx
   std::string target;    // VIP:port
   std::string env_name;  // LMESH_OUTBOUND_STOCK (in the pod's namespace) or ..._STOCK_SHOP
+  uint16_t service_port = 0;
   bool first_port = false;
 };
-std::vector<OpaqueListener> opaque_listeners(NetworkMode mode,
+std::vector<OpaqueListener> opaque_listeners(NetworkMode mode, const MeshSpec& spec,
                                              const std::vector<ServicePlan>& services,
                                              const PodPlan& pod);
 

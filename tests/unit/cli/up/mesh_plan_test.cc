@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <map>
+#include <set>
 #include <string>
 
 using namespace lmesh::up;
@@ -100,10 +102,11 @@ TEST_CASE("proxies listen where their mode needs them", "[up]") {
   CHECK(has(lo_args, "--inbound-forward", "127.18.0.2:8080"));
   // stock (shop) is opaque: reached through a listener of the pod's own proxy.
   uint32_t stock = vips.at(ServiceKey{"stock", "shop"});
-  std::string listen = "127.18.0.2:" + std::to_string(15000 + stock * 8);
+  std::string listen = "127.18.0.2:15000";  // the pod's first free port from 15000
   CHECK(has(lo_args, "--outbound-service-listen", listen + "=" + service_vip(stock) + ":7070"));
   auto env = app_env(NetworkMode::kLoopback, spec, *services, lo);
   CHECK(env.at("LMESH_OUTBOUND_STOCK_SHOP") == listen);
+  CHECK(env.at("LMESH_OUTBOUND_STOCK_SHOP_7070") == listen);
   CHECK(std::ranges::find(args, "--outbound-service-listen") == args.end());  // netns
 }
 
@@ -198,4 +201,34 @@ TEST_CASE("in loopback mode every port of a workload has its own inbound listene
   REQUIRE(opaque.size() == 1);
   CHECK(opaque[0]["addr"] == "127.18.0.2:14303");
   CHECK_FALSE(opaque[0].contains("inbound_port"));  // the listener already says which port
+}
+
+TEST_CASE("in loopback mode opaque listeners skip the ports the pod already uses", "[up]") {
+  // client's app listens on 15000 and 15001; two opaque services with two ports between them.
+  auto spec = parse_mesh_spec(
+      "workloads:\n"
+      "  - {name: client, command: [a], ports: [{port: 15000}, {port: 15001}]}\n"
+      "  - {name: cache, command: [b], services: [cache], ports: [{port: 6379, protocol: "
+      "opaque}, {port: 16379, protocol: opaque}]}\n"
+      "  - {name: db, command: [c], services: [db], ports: [{port: 5432, protocol: opaque}]}\n",
+      "mesh.yaml", "/demo");
+  REQUIRE(spec.has_value());
+  std::map<ServiceKey, uint32_t> vips;
+  auto services = plan_services(*spec, vips);
+  REQUIRE(services.has_value());
+  PodPlan client = plan_pod(NetworkMode::kLoopback, *spec, 0, 0, 1);
+  auto listeners = opaque_listeners(NetworkMode::kLoopback, *spec, *services, client);
+  REQUIRE(listeners.size() == 3);
+  std::set<std::string> ports;
+  for (const OpaqueListener& l : listeners) ports.insert(l.listen);
+  // 15000 and 15001 are the app's (the proxy's own second inbound listener is 14301), so the
+  // listeners start at 15002.
+  CHECK(loopback_inbound_ports(spec->workloads[0]) == std::vector<uint16_t>{4143, 14301});
+  CHECK(ports == std::set<std::string>{"127.18.0.2:15002", "127.18.0.2:15003", "127.18.0.2:15004"});
+  auto env = app_env(NetworkMode::kLoopback, *spec, *services, client);
+  CHECK(env.at("LMESH_OUTBOUND_CACHE") == env.at("LMESH_OUTBOUND_CACHE_6379"));
+  CHECK(env.at("LMESH_OUTBOUND_CACHE_16379") != env.at("LMESH_OUTBOUND_CACHE_6379"));
+  CHECK(env.contains("LMESH_OUTBOUND_DB_5432"));
+  // In netns mode iptables intercepts: no listeners.
+  CHECK(opaque_listeners(NetworkMode::kNetns, *spec, *services, client).empty());
 }
