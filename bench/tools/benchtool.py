@@ -28,12 +28,29 @@ MIB = 1024.0
 
 # ---------------------------------------------------------------- freeports
 
+# Listening ports come from below the kernel's ephemeral range (32768-60999 here): a port the
+# kernel handed out with bind(0) can later become some client's source port (a load run opens
+# thousands of connections), and a proxy started on it then fails with EADDRINUSE.
+FREE_PORT_RANGE = (20000, 32000)
+
+
 def cmd_freeports(args):
+    import random
     socks = []
-    for _ in range(args.n):
+    candidates = list(range(*FREE_PORT_RANGE))
+    random.shuffle(candidates)
+    for port in candidates:
+        if len(socks) == args.n:
+            break
         s = socket.socket()
-        s.bind(("127.0.0.1", 0))
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            s.close()
+            continue
         socks.append(s)
+    if len(socks) < args.n:
+        sys.exit(f"benchtool freeports: only {len(socks)} free ports in {FREE_PORT_RANGE}")
     print(" ".join(str(s.getsockname()[1]) for s in socks))
     for s in socks:
         s.close()
