@@ -27,11 +27,16 @@ int run_dashboard(Args args) {
   auto parsed = parse_dashboard_options(args, &environment);
   if (auto code = exit_after_parsing(parsed, kCommand, usage())) return *code;
   const DashboardOptions& options = **parsed;
-  // The figures the page starts with: lmesh-tap's 404 names a deployment it does not know.
-  StatOptions probe;
-  probe.target = options.deployment.empty() ? "ns" : "deploy/" + options.deployment;
-  probe.namespace_name = options.namespace_name;
-  if (!fetch_from_tap(kCommand, options.tap_addr, stat_request_target(probe))) return kExitFailure;
+  // lmesh-tap must answer; for a deployment's link it must also know the deployment (its 404
+  // names it). The overview works on an empty mesh too, so it only asks /live.
+  std::string probe = "/live";
+  if (!options.deployment.empty()) {
+    StatOptions stat;
+    stat.target = "deploy/" + options.deployment;
+    stat.namespace_name = options.namespace_name;
+    probe = stat_request_target(stat);
+  }
+  if (!fetch_from_tap(kCommand, options.tap_addr, probe)) return kExitFailure;
   std::printf("lmesh dashboard: %s\n", dashboard_url(options).c_str());
   return 0;
 }
