@@ -164,9 +164,37 @@ std::vector<config::Flag<DashboardOptions>> dashboard_flags() {
   };
 }
 
+// tap, top and stat: exactly one TARGET, any kind.
+template <class Options>
+Result<void> take_one_target(const SplitArgs& split, Options& options) {
+  auto target = one_target(split);
+  if (!target) return fail(target.error());
+  options.target = *target;
+  return {};
+}
+
+// dashboard: at most one, a deployment (the page taps deployments; its tables cover the rest).
+Result<void> take_deployment(const SplitArgs& split, DashboardOptions& options) {
+  if (split.positional.size() > 1) {
+    return fail(ErrorCode::kInvalidArgument, "unexpected argument '" + split.positional[1] + "'");
+  }
+  if (split.positional.empty()) return {};
+  const std::string& target = split.positional[0];
+  size_t slash = target.find('/');
+  std::string_view kind = std::string_view(target).substr(0, slash);
+  if (slash == std::string::npos || slash + 1 == target.size() ||
+      (kind != "deploy" && kind != "deployment" && kind != "deployments")) {
+    return fail(ErrorCode::kInvalidArgument,
+                "'" + target + "': the dashboard opens on a deployment (deploy/NAME)");
+  }
+  options.deployment = target.substr(slash + 1);
+  return {};
+}
+
 template <class Options>
 Parsed<Options> parse(Args args, config::GetEnvFn getenv_fn,
-                      const std::vector<config::Flag<Options>>& flags) {
+                      const std::vector<config::Flag<Options>>& flags,
+                      Result<void> (*take_target)(const SplitArgs&, Options&)) {
   auto split = split_args(args);
   if (!split) return fail(split.error());
   if (split->help) return std::optional<Options>();
@@ -175,9 +203,7 @@ Parsed<Options> parse(Args args, config::GetEnvFn getenv_fn,
   auto help = config::apply_flags(flags, "LMESH_", split->flags, &no_environment, options);
   if (!help) return fail(help.error());
   if (*help) return std::optional<Options>();
-  auto target = one_target(*split);
-  if (!target) return fail(target.error());
-  options.target = *target;
+  if (auto ok = take_target(*split, options); !ok) return fail(ok.error());
   return std::optional<Options>(std::move(options));
 }
 
@@ -190,39 +216,15 @@ void add_param(std::string& out, std::string_view name, std::string_view value) 
 }  // namespace
 
 Parsed<DashboardOptions> parse_dashboard_options(Args args, config::GetEnvFn getenv_fn) {
-  auto split = split_args(args);
-  if (!split) return fail(split.error());
-  if (split->help) return std::optional<DashboardOptions>();
-  DashboardOptions options;
-  if (auto ok = apply_tap_addr_env(options.tap_addr, getenv_fn); !ok) return fail(ok.error());
-  auto help =
-      config::apply_flags(dashboard_flags(), "LMESH_", split->flags, &no_environment, options);
-  if (!help) return fail(help.error());
-  if (*help) return std::optional<DashboardOptions>();
-  if (split->positional.size() > 1) {
-    return fail(ErrorCode::kInvalidArgument, "unexpected argument '" + split->positional[1] + "'");
-  }
-  if (!split->positional.empty()) {
-    // The page taps deployments; its tables cover the rest.
-    const std::string& target = split->positional[0];
-    size_t slash = target.find('/');
-    std::string_view kind = std::string_view(target).substr(0, slash);
-    if (slash == std::string::npos || slash + 1 == target.size() ||
-        (kind != "deploy" && kind != "deployment" && kind != "deployments")) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "'" + target + "': the dashboard opens on a deployment (deploy/NAME)");
-    }
-    options.deployment = target.substr(slash + 1);
-  }
-  return std::optional<DashboardOptions>(std::move(options));
+  return parse(args, getenv_fn, dashboard_flags(), &take_deployment);
 }
 
 Parsed<TapOptions> parse_tap_options(Args args, config::GetEnvFn getenv_fn, bool allow_output) {
-  return parse(args, getenv_fn, tap_flags(allow_output));
+  return parse(args, getenv_fn, tap_flags(allow_output), &take_one_target<TapOptions>);
 }
 
 Parsed<StatOptions> parse_stat_options(Args args, config::GetEnvFn getenv_fn) {
-  return parse(args, getenv_fn, stat_flags());
+  return parse(args, getenv_fn, stat_flags(), &take_one_target<StatOptions>);
 }
 
 std::string tap_flags_usage(bool allow_output) {

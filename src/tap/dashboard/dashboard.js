@@ -9,7 +9,7 @@ const TAP_MAX_RPS = 50;
 const state = {
   namespace: "default",
   window: "1m",
-  tap: null,  // {target, namespace, controller, requests: Map, rows: [], top: Map}
+  tap: null,  // {target, namespace, controller, requests: Map (oldest first), top: Map}
 };
 
 const $ = (id) => document.getElementById(id);
@@ -145,7 +145,7 @@ function stopTap() {
 async function startTap(target, namespace) {
   stopTap();
   const tap = {target, namespace, controller: new AbortController(), requests: new Map(),
-               rows: [], top: new Map()};
+               top: new Map()};
   state.tap = tap;
   $("tap-target").textContent = `${target} in ${namespace}`;
   $("tap-note").textContent = "waiting for requests…";
@@ -182,12 +182,13 @@ async function startTap(target, namespace) {
 
 function onTapEvent(tap, event) {
   if (state.tap !== tap) return;
+  // Request ids are unique per proxy, so the pod is part of the key.
   const key = (event.proxy ? event.proxy.pod : "") + "/" + event.id;
   if (event.kind === "request_init") {
     const request = {event, status: null, latency_ms: null, error: "", tr: null};
     tap.requests.set(key, request);
-    tap.rows.unshift(request);
-    if (tap.rows.length > TAP_ROWS) tap.requests.delete(rowKey(tap.rows.pop()));
+    // A Map iterates in insertion order: its first key is the oldest request on screen.
+    if (tap.requests.size > TAP_ROWS) tap.requests.delete(tap.requests.keys().next().value);
     drawTapRow(request);
     $("tap-note").textContent = "";
   } else if (event.kind === "response_init") {
@@ -206,10 +207,6 @@ function onTapEvent(tap, event) {
   } else if (event.kind === "proxy_error") {
     $("tap-note").textContent = `${event.proxy ? event.proxy.pod : "a proxy"}: ${event.error}`;
   }
-}
-
-function rowKey(request) {
-  return (request.event.proxy ? request.event.proxy.pod : "") + "/" + request.event.id;
 }
 
 function drawTapRow(request) {
