@@ -13,7 +13,7 @@ packages=(
   libyaml-cpp-dev
   # service-profile route patterns (linear-time regular expressions)
   libre2-dev
-  # lmesh-proxy's allocator (release builds; see meson.build)
+  # mimalloc, for lmesh-proxy's -Dallocator=mimalloc (CI's OpenSSL variant links it)
   libmimalloc-dev
   # the -Dtls=openssl variant, compiled in CI
   libssl-dev
