@@ -105,12 +105,13 @@ uint64_t hash(std::string_view in) {
 template <class PieceSize>
 void run(std::string_view in, PieceSize piece) {
   ChunkPool pool(16 * 1024);
+  lmesh::buffer::BlockPool blocks;
   {
     Checker checker;
     SessionConfig config;
     config.max_concurrent_streams = 16;
     config.max_header_list_size = 8 * 1024;
-    auto created = ServerSession::create(checker, pool, config);
+    auto created = ServerSession::create(checker, pool, blocks, config);
     FUZZ_CHECK(created.has_value());
     ServerSession& session = **created;
     checker.set_session(&session);

@@ -128,7 +128,7 @@ H2Transport::H2Transport(Client& client, std::function<void(H2Transport*)> gone)
 H2Transport::~H2Transport() = default;
 
 void H2Transport::connect() {
-  auto session = h2::ClientSession::create(*this, worker_.chunks());
+  auto session = h2::ClientSession::create(*this, worker_.chunks(), worker_.blocks());
   if (!session) {
     failure_ = session.error();
     connect_deadline_.set(std::chrono::milliseconds(1));

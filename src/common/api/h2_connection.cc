@@ -114,7 +114,8 @@ void H2Connection::start() {
   h2::SessionConfig config;
   config.max_header_list_size = static_cast<uint32_t>(server_.options().max_head_bytes);
   config.max_concurrent_streams = server_.options().max_concurrent_streams;
-  auto session = h2::ServerSession::create(*this, server_.worker().chunks(), config);
+  auto session = h2::ServerSession::create(*this, server_.worker().chunks(),
+                                           server_.worker().blocks(), config);
   if (!session) {
     spdlog::warn("api: cannot start an HTTP/2 session: {}", session.error().describe());
     close(net::CloseMode::kNoFlush);

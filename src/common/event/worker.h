@@ -1,9 +1,9 @@
 // One event loop on one thread (STYLE.md §2).
 //
-// A Worker owns its uv_loop_t, its buffer pool and a deferred-deletion list (drained by an idle
-// handle). Everything that runs on the request path lives on exactly one Worker and is touched only
-// from its thread; other threads reach a Worker only through post(), a uv_async_t-backed queue.
-// Nothing on the request path takes a lock.
+// A Worker owns its uv_loop_t, its buffer and small-block pools and a deferred-deletion list
+// (drained by an idle handle). Everything that runs on the request path lives on exactly one Worker
+// and is touched only from its thread; other threads reach a Worker only through post(), a
+// uv_async_t-backed queue. Nothing on the request path takes a lock.
 #pragma once
 
 #include <uv.h>
@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/buffer/block_pool.h"
 #include "common/buffer/chunk_pool.h"
 #include "common/event/uv_handle.h"
 
@@ -64,6 +65,7 @@ class Worker {
   size_t index() const { return index_; }
   uv_loop_t* loop() { return &loop_; }
   buffer::ChunkPool& chunks() { return chunks_; }
+  buffer::BlockPool& blocks() { return blocks_; }
 
   // Thread-safe. Runs `fn` on this worker's loop thread, in order of posting. Returns false
   // (and drops `fn`) once the worker has stopped accepting work.
@@ -112,6 +114,7 @@ class Worker {
   size_t index_;
   uv_loop_t loop_;
   buffer::ChunkPool chunks_;
+  buffer::BlockPool blocks_;
   UvHandle<uv_async_t> async_;
   UvHandle<uv_idle_t> deferred_idle_;
   UvHandle<uv_prepare_t> poll_prepare_;   // runs right before the poll phase

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory_resource>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,6 +51,11 @@ class HeaderMap {
     std::string_view value;
     FieldName kind;
   };
+
+  HeaderMap() = default;
+  // Storage from `memory`, e.g. a worker's BlockPool for the maps of HTTP/2 streams, which come
+  // and go at request rate. Copies of the map use the default resource (malloc).
+  explicit HeaderMap(std::pmr::memory_resource* memory) : arena_(memory), entries_(memory) {}
 
   void add(std::string_view name, std::string_view value);
 
@@ -97,8 +103,8 @@ class HeaderMap {
   // What a map reserves for its first field.
   static constexpr size_t kInitialFields = 4;
   static constexpr size_t kInitialArenaBytes = 128;
-  std::string arena_;
-  std::vector<Entry> entries_;
+  std::pmr::string arena_;
+  std::pmr::vector<Entry> entries_;
   bool has_connection_ = false;
 };
 

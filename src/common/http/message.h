@@ -19,12 +19,12 @@ enum class BodyFraming {
 };
 
 struct RequestHead {
-  std::string method;
-  std::string target;  // as sent: origin-form, absolute-form or authority-form
+  std::string method{};
+  std::string target{};  // as sent: origin-form, absolute-form or authority-form
   // HTTP/2's :authority and :scheme (RFC 9113 §8.3.1); empty for HTTP/1, which carries the
   // authority in Host or the target.
-  std::string authority;
-  std::string scheme;
+  std::string authority{};
+  std::string scheme{};
   uint8_t version_major = 1;
   uint8_t version_minor = 1;
   HeaderMap headers;
@@ -38,7 +38,7 @@ struct RequestHead {
 
 struct ResponseHead {
   uint16_t status = 0;
-  std::string reason;
+  std::string reason{};
   uint8_t version_major = 1;
   uint8_t version_minor = 1;
   HeaderMap headers;

@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 
+#include "common/buffer/block_pool.h"
 #include "common/buffer/buffer.h"
 #include "common/event/deadline_queue.h"
 #include "common/event/timer.h"
@@ -35,6 +36,7 @@ namespace lmesh::proxy {
 class Http2ServerConnection;
 
 class Http2Exchange final : public event::DeferredDeletable,
+                            public buffer::PoolAllocated,
                             private UpstreamStream::Observer,
                             private event::DeadlineQueue::Entry {
  public:

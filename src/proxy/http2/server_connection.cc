@@ -39,7 +39,8 @@ Http2ServerConnection::~Http2ServerConnection() = default;
 void Http2ServerConnection::start(buffer::Buffer initial) {
   h2::SessionConfig config;
   config.max_header_list_size = static_cast<uint32_t>(worker_.config().max_header_bytes);
-  auto session = h2::ServerSession::create(*this, worker_.worker().chunks(), config);
+  auto session = h2::ServerSession::create(*this, worker_.worker().chunks(),
+                                           worker_.worker().blocks(), config);
   if (!session) {
     spdlog::warn("{} cannot start an HTTP/2 session: {}", to_string(direction_),
                  session.error().describe());
@@ -166,7 +167,7 @@ void Http2ServerConnection::update_idle() {
 // ---- the session ----
 
 void Http2ServerConnection::on_request_head(h2::Stream& stream, bool end_stream) {
-  auto* ex = new Http2Exchange(*this, stream);
+  auto* ex = new (worker_.worker().blocks()) Http2Exchange(*this, stream);
   stream.set_context(ex);
   update_idle();
   ex->start(end_stream);

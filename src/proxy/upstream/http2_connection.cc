@@ -61,8 +61,8 @@ Http2ClientConnection::Http2ClientConnection(Http2ClientPool& pool, event::Worke
 Http2ClientConnection::~Http2ClientConnection() = default;
 
 void Http2ClientConnection::connect() {
-  auto session =
-      h2::ClientSession::create(*this, worker_.chunks(), session_config(assumed_peer_streams_));
+  auto session = h2::ClientSession::create(*this, worker_.chunks(), worker_.blocks(),
+                                           session_config(assumed_peer_streams_));
   if (!session) {
     connect_error_ = session.error();
     deadline_.set(std::chrono::milliseconds(1));

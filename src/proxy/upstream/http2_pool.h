@@ -34,6 +34,8 @@ class Http2ClientPool {
   Http2ClientPool(const Http2ClientPool&) = delete;
   Http2ClientPool& operator=(const Http2ClientPool&) = delete;
 
+  // Where the per-request objects of these connections' streams come from.
+  buffer::BlockPool& blocks() { return worker_.blocks(); }
   // The endpoint's connection for new streams, connecting a new one when none takes them.
   Http2ClientConnection& connection(const net::SocketAddress& endpoint);
   // Graceful shutdown: every connection finishes its streams and closes. Exchanges still in

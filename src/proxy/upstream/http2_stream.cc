@@ -5,7 +5,7 @@ namespace lmesh::proxy {
 Result<std::unique_ptr<UpstreamStream>> Http2UpstreamStream::open(
     Http2ClientPool& pool, const net::SocketAddress& endpoint, const http::RequestHead& head,
     bool end_stream, UpstreamStream::Observer& observer) {
-  auto stream = std::make_unique<Http2UpstreamStream>(observer);
+  std::unique_ptr<Http2UpstreamStream> stream(new (pool.blocks()) Http2UpstreamStream(observer));
   Http2ClientConnection& conn = pool.connection(endpoint);
   auto opened = conn.open_stream(head, end_stream, *stream);
   if (!opened) return fail(opened.error());

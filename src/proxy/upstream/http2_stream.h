@@ -6,6 +6,7 @@
 
 #include <memory>
 
+#include "common/buffer/block_pool.h"
 #include "common/http/h2/stream.h"
 #include "common/net/socket_address.h"
 #include "proxy/upstream/http2_pool.h"
@@ -13,7 +14,9 @@
 
 namespace lmesh::proxy {
 
-class Http2UpstreamStream final : public UpstreamStream, private UpstreamStream::Observer {
+class Http2UpstreamStream final : public UpstreamStream,
+                                  public buffer::PoolAllocated,
+                                  private UpstreamStream::Observer {
  public:
   // Opens a stream for `head` on the pool's connection to `endpoint`. `end_stream`: no body.
   static Result<std::unique_ptr<UpstreamStream>> open(Http2ClientPool& pool,

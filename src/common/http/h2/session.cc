@@ -10,6 +10,7 @@
 #include "common/http/h2/headers_map.h"
 #include "common/http/h2/library_errors.h"
 #include "common/http/h2/session_callbacks.h"
+#include "common/http/h2/session_memory.h"
 
 namespace lmesh::http::h2 {
 namespace {
@@ -27,10 +28,13 @@ std::unexpected<Error> library_failure(std::string_view what, int rv) {
 
 }  // namespace
 
-Session::Session(Role role, Handler& handler, buffer::ChunkPool& pool, const SessionConfig& config)
+Session::Session(Role role, Handler& handler, buffer::ChunkPool& pool, buffer::BlockPool& blocks,
+                 const SessionConfig& config)
     : handler_(handler),
       pool_(pool),
+      blocks_(blocks),
       config_(config),
+      streams_(&blocks),
       scratch_fields_(std::make_unique<NvList>()),
       role_(role) {}
 
@@ -54,6 +58,7 @@ Result<void> Session::start() {
     return library_failure("nghttp2_option_new", rv);
   }
   std::unique_ptr<nghttp2_option, OptionDeleter> option(raw_option);
+  nghttp2_mem memory = session_memory(blocks_);
   // Windows reopen only when the owner has passed bytes on (consume()): backpressure.
   nghttp2_option_set_no_auto_window_update(option.get(), 1);
   // No RFC 7540 priority tree (SETTINGS_NO_RFC7540_PRIORITIES below), so closed streams need
@@ -68,11 +73,11 @@ Result<void> Session::start() {
   if (role_ == Role::kServer) {
     nghttp2_option_set_stream_reset_rate_limit(option.get(), config_.reset_burst,
                                                config_.reset_rate_per_second);
-    rv = nghttp2_session_server_new2(&session_, callbacks.get(), this, option.get());
+    rv = nghttp2_session_server_new3(&session_, callbacks.get(), this, option.get(), &memory);
   } else {
     nghttp2_option_set_peer_max_concurrent_streams(option.get(),
                                                    config_.assumed_peer_max_concurrent_streams);
-    rv = nghttp2_session_client_new2(&session_, callbacks.get(), this, option.get());
+    rv = nghttp2_session_client_new3(&session_, callbacks.get(), this, option.get(), &memory);
   }
   if (rv != 0) return library_failure("nghttp2_session_new", rv);
 
@@ -425,6 +430,10 @@ void Session::remove_stream(StreamId id) {
   streams_.erase(it);
 }
 
+std::unique_ptr<Stream> Session::new_stream(StreamId id) {
+  return std::unique_ptr<Stream>(new (blocks_) Stream(id, pool_, &blocks_));
+}
+
 Stream* Session::find_stream(StreamId id) {
   if (last_found_ != nullptr && last_found_->id() == id) return last_found_;
   auto it = streams_.find(id);
@@ -450,8 +459,9 @@ uint32_t Session::peer_max_concurrent_streams() const {
 
 Result<std::unique_ptr<ServerSession>> ServerSession::create(Handler& handler,
                                                              buffer::ChunkPool& pool,
+                                                             buffer::BlockPool& blocks,
                                                              const SessionConfig& config) {
-  std::unique_ptr<ServerSession> s(new ServerSession(Role::kServer, handler, pool, config));
+  std::unique_ptr<ServerSession> s(new ServerSession(Role::kServer, handler, pool, blocks, config));
   if (auto started = s->start(); !started) return fail(started.error());
   return s;
 }
@@ -468,8 +478,9 @@ Result<void> ServerSession::submit_response(Stream& stream, const ResponseHead& 
 
 Result<std::unique_ptr<ClientSession>> ClientSession::create(Handler& handler,
                                                              buffer::ChunkPool& pool,
+                                                             buffer::BlockPool& blocks,
                                                              const SessionConfig& config) {
-  std::unique_ptr<ClientSession> s(new ClientSession(Role::kClient, handler, pool, config));
+  std::unique_ptr<ClientSession> s(new ClientSession(Role::kClient, handler, pool, blocks, config));
   if (auto started = s->start(); !started) return fail(started.error());
   return s;
 }
@@ -489,7 +500,7 @@ Result<Stream*> ClientSession::submit_request(const RequestHead& head, bool end_
   fields.clear();
   if (auto encoded = encode_request(head, fields); !encoded) return fail(encoded.error());
   // The stream exists before nghttp2 knows its id: the data provider points at it.
-  auto stream = std::make_unique<Stream>(0, pool_);
+  auto stream = new_stream(0);
   nghttp2_data_provider provider;
   provider.source.ptr = stream.get();
   provider.read_callback = &SessionCallbacks::read_data;

@@ -25,12 +25,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <memory_resource>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "common/buffer/block_pool.h"
 #include "common/buffer/buffer.h"
 #include "common/buffer/slice.h"
 #include "common/http/h2/config.h"
@@ -192,12 +194,16 @@ class Session {
  protected:
   enum class Shutdown : uint8_t { kNone, kNoticeSent, kGoawaySent };
 
-  Session(Role role, Handler& handler, buffer::ChunkPool& pool, const SessionConfig& config);
+  // nghttp2 allocates from `blocks`; both pools must outlive the session.
+  Session(Role role, Handler& handler, buffer::ChunkPool& pool, buffer::BlockPool& blocks,
+          const SessionConfig& config);
   Result<void> start();
 
   // Queues a head on `stream`: a final one (response or request) with a data provider unless
   // `end_stream`, or an informational one.
   Result<void> submit_head(Stream& stream, NvList& fields, bool final_head, bool end_stream);
+  // A stream for add_stream(), made from the worker's BlockPool like its header maps.
+  std::unique_ptr<Stream> new_stream(StreamId id);
   // Owns a stream from here on.
   Stream& add_stream(std::unique_ptr<Stream> stream);
   bool abandoned() const { return abandoned_ || abandon_requested_; }
@@ -210,8 +216,9 @@ class Session {
   nghttp2_session* session_ = nullptr;
   Handler& handler_;
   buffer::ChunkPool& pool_;
+  buffer::BlockPool& blocks_;
   SessionConfig config_;
-  std::unordered_map<StreamId, std::unique_ptr<Stream>> streams_;
+  std::pmr::unordered_map<StreamId, std::unique_ptr<Stream>> streams_;
   size_t finishing_streams_ = 0;  // inside finish_stream()'s callbacks
   // The header list every submit_*() builds, reused so that its storage is allocated once per
   // session rather than once per head. Only used within one submit call (nghttp2 copies it).
@@ -268,6 +275,7 @@ class Session {
 class ServerSession final : public Session {
  public:
   static Result<std::unique_ptr<ServerSession>> create(Handler& handler, buffer::ChunkPool& pool,
+                                                       buffer::BlockPool& blocks,
                                                        const SessionConfig& config = {});
 
   // Queues a response head. An informational (1xx) head may come before the final one, e.g.
@@ -281,6 +289,7 @@ class ServerSession final : public Session {
 class ClientSession final : public Session {
  public:
   static Result<std::unique_ptr<ClientSession>> create(Handler& handler, buffer::ChunkPool& pool,
+                                                       buffer::BlockPool& blocks,
                                                        const SessionConfig& config = {});
 
   // Opens a stream with this request head. Requests over the peer's concurrency limit wait in

@@ -70,7 +70,7 @@ int SessionCallbacks::on_begin_headers(nghttp2_session*, const nghttp2_frame* fr
     if (stream == nullptr && s.role_ == Session::Role::kServer &&
         frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
       // nghttp2 has checked the id and the concurrency limit already.
-      stream = &s.add_stream(std::make_unique<Stream>(frame->hd.stream_id, s.pool_));
+      stream = &s.add_stream(s.new_stream(frame->hd.stream_id));
     }
     if (stream == nullptr) return 0;
     stream->header_block_bytes_ = 0;

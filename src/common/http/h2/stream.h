@@ -8,9 +8,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory_resource>
 #include <optional>
 #include <string>
 
+#include "common/buffer/block_pool.h"
 #include "common/buffer/buffer.h"
 #include "common/http/h2/error.h"
 #include "common/http/message.h"
@@ -19,7 +21,7 @@ namespace lmesh::http::h2 {
 
 using StreamId = int32_t;
 
-class Stream {
+class Stream : public buffer::PoolAllocated {
  public:
   // RFC 9113 §5.1, without the reserved states: lmesh neither sends nor accepts server push.
   enum class State : uint8_t {
@@ -30,7 +32,14 @@ class Stream {
     kClosed,
   };
 
-  Stream(StreamId id, buffer::ChunkPool& pool) : id_(id), send_queue_(pool) {}
+  // Header maps take their storage from `memory`.
+  Stream(StreamId id, buffer::ChunkPool& pool, std::pmr::memory_resource* memory)
+      : id_(id),
+        request_{.headers = HeaderMap(memory)},
+        response_{.headers = HeaderMap(memory)},
+        trailers_(memory),
+        send_queue_(pool),
+        send_trailers_(memory) {}
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
 

@@ -46,7 +46,7 @@ class H2Client final : public h2::Session::Handler {
     a.sin_port = htons(port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    auto s = h2::ClientSession::create(*this, pool_);
+    auto s = h2::ClientSession::create(*this, pool_, blocks_);
     REQUIRE(s.has_value());
     session_ = std::move(*s);
   }
@@ -124,6 +124,7 @@ class H2Client final : public h2::Session::Handler {
   int fd_ = -1;
   bool split_preface_;
   buffer::ChunkPool pool_;
+  buffer::BlockPool blocks_;
   std::unique_ptr<h2::ClientSession> session_;
 };
 

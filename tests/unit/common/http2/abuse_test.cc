@@ -24,7 +24,7 @@ constexpr uint8_t kEndStream = 0x1, kEndHeaders = 0x4;
 // A server session alone, fed raw bytes.
 struct Server {
   explicit Server(const SessionConfig& config = {}) : pool(1 << 20) {
-    auto s = ServerSession::create(rec, pool, config);
+    auto s = ServerSession::create(rec, pool, blocks, config);
     REQUIRE(s);
     session = std::move(*s);
     rec.session = session.get();
@@ -33,6 +33,7 @@ struct Server {
   std::string produce() { return produce_string(pool, *session); }
 
   buffer::ChunkPool pool;
+  buffer::BlockPool blocks;
   Recorder rec;
   std::unique_ptr<ServerSession> session;
 };

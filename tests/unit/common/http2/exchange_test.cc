@@ -258,5 +258,30 @@ TEST_CASE("h2: submissions in the wrong order fail as values") {
   CHECK_FALSE(p.client->submit_request(request("GET", ""), true));
 }
 
+TEST_CASE("h2: streams, their heads and nghttp2's state live in the BlockPool and go back to it") {
+  Pair p;
+  const size_t idle = p.blocks.in_use_bytes();
+  CHECK(idle > 0);  // each session's own nghttp2 state
+  p.server_rec.on_end = [&](Stream& s) {
+    REQUIRE(p.server->submit_response(s, response(200), false));
+    REQUIRE(p.server->send_data(s, p.buf("ok"), true));
+  };
+  RequestHead req = request("POST", "/a/fairly/long/path/that/needs/storage");
+  req.headers.add("x-request-field", std::string(200, 'v'));
+  auto stream = p.client->submit_request(req, false);
+  REQUIRE(stream);
+  p.shuttle();
+  // Both streams are open (the request has no end yet): the Streams, the request head the
+  // server received, and nghttp2's stream state are all pool blocks.
+  CHECK(p.blocks.in_use_bytes() > idle + 2 * sizeof(Stream) + 200);
+  REQUIRE(p.client->send_data(**stream, p.buf("body"), true));
+  p.shuttle();
+  CHECK(p.client_rec.events.back() == "closed 1 closed");
+  p.client.reset();
+  p.server.reset();
+  // nghttp2 freed everything it allocated through the pool: nothing leaked past it.
+  CHECK(p.blocks.in_use_bytes() == 0);
+}
+
 }  // namespace
 }  // namespace lmesh::http::h2

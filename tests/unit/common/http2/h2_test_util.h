@@ -142,8 +142,8 @@ inline size_t pump(buffer::ChunkPool& pool, Session& from, Session& to, size_t s
 struct Pair {
   explicit Pair(const SessionConfig& server_config = {}, const SessionConfig& client_config = {})
       : pool(16 * 1024) {
-    auto s = ServerSession::create(server_rec, pool, server_config);
-    auto c = ClientSession::create(client_rec, pool, client_config);
+    auto s = ServerSession::create(server_rec, pool, blocks, server_config);
+    auto c = ClientSession::create(client_rec, pool, blocks, client_config);
     REQUIRE(s);
     REQUIRE(c);
     server = std::move(*s);
@@ -167,6 +167,7 @@ struct Pair {
   buffer::Buffer buf(std::string_view bytes) { return buffer_of(pool, bytes); }
 
   buffer::ChunkPool pool;
+  buffer::BlockPool blocks;
   std::string client_wire;  // every byte the client sent, for fuzz corpora
   Recorder server_rec, client_rec;
   std::unique_ptr<ServerSession> server;

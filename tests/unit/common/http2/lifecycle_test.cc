@@ -199,8 +199,9 @@ TEST_CASE("h2: a client over the advertised stream limit is refused") {
   SessionConfig server_config;
   server_config.max_concurrent_streams = 1;
   buffer::ChunkPool pool(1 << 20);
+  buffer::BlockPool blocks;
   testing::Recorder rec;
-  auto server = ServerSession::create(rec, pool, server_config);
+  auto server = ServerSession::create(rec, pool, blocks, server_config);
   REQUIRE(server);
   rec.session = server->get();
   testing::RawClient raw;

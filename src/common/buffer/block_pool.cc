@@ -1,0 +1,90 @@
+#include "common/buffer/block_pool.h"
+
+#include <cassert>
+#include <new>
+
+namespace lmesh::buffer {
+
+namespace {
+
+// Blocks above the pooled sizes, or aligned beyond what every block is, bypass the lists.
+bool pooled(size_t bytes, size_t alignment) {
+  return bytes != 0 && bytes <= BlockPool::kMaxPooledBlock && alignment <= BlockPool::kGranule;
+}
+
+bool overaligned(size_t alignment) {
+  return alignment > __STDCPP_DEFAULT_NEW_ALIGNMENT__;
+}
+
+size_t class_of(size_t bytes) {
+  return (bytes - 1) / BlockPool::kGranule;
+}
+
+size_t class_bytes(size_t index) {
+  return (index + 1) * BlockPool::kGranule;
+}
+
+}  // namespace
+
+BlockPool::BlockPool(size_t max_cached_bytes) : max_cached_bytes_(max_cached_bytes) {}
+
+BlockPool::~BlockPool() {
+  // A block still out here would be freed later through a pool that is gone.
+  assert(in_use_bytes_ == 0);
+  for (size_t i = 0; i < kClasses; ++i) {
+    while (FreeBlock* b = free_[i]) {
+      free_[i] = b->next;
+      ::operator delete(b, class_bytes(i));
+    }
+  }
+}
+
+void* BlockPool::do_allocate(size_t bytes, size_t alignment) {
+  if (!pooled(bytes, alignment)) {
+    void* p = overaligned(alignment) ? ::operator new (bytes, std::align_val_t{alignment})
+                                     : ::operator new(bytes);
+    in_use_bytes_ += bytes;
+    return p;
+  }
+  size_t index = class_of(bytes);
+  void* p;
+  if (FreeBlock* b = free_[index]) {
+    free_[index] = b->next;
+    // With thousands of requests in flight, a block freed a while ago has left the cache, and
+    // reading its link was the pool's whole cost: fetch the next block's line now, while the
+    // caller works on this one.
+    if (b->next != nullptr) __builtin_prefetch(b->next, 1);
+    cached_bytes_ -= class_bytes(index);
+    p = b;
+  } else {
+    // The class's size, not the one asked for: the block may serve any size of its class later.
+    p = ::operator new(class_bytes(index));
+  }
+  in_use_bytes_ += bytes;
+  return p;
+}
+
+void BlockPool::do_deallocate(void* p, size_t bytes, size_t alignment) {
+  assert(in_use_bytes_ >= bytes);
+  in_use_bytes_ -= bytes;
+  if (!pooled(bytes, alignment)) {
+    if (overaligned(alignment)) {
+      ::operator delete (p, bytes, std::align_val_t{alignment});
+    } else {
+      ::operator delete(p, bytes);
+    }
+    return;
+  }
+  size_t index = class_of(bytes);
+  if (cached_bytes_ + class_bytes(index) > max_cached_bytes_) {
+    ::operator delete(p, class_bytes(index));
+    return;
+  }
+  // LIFO: the next allocation of this size gets the block most likely still in cache.
+  auto* b = static_cast<FreeBlock*>(p);
+  b->next = free_[index];
+  free_[index] = b;
+  cached_bytes_ += class_bytes(index);
+}
+
+}  // namespace lmesh::buffer

@@ -1,0 +1,116 @@
+// BlockPool: size classes reused LIFO, the cap on what the free lists keep, blocks that bypass
+// the lists, std::pmr use, and PoolAllocated objects freed through a base class.
+#include "common/buffer/block_pool.h"
+
+#include <cstdint>
+#include <memory>
+#include <memory_resource>
+#include <stdexcept>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "support/counting_new.h"
+
+namespace lmesh::buffer {
+namespace {
+
+TEST_CASE("BlockPool: a freed block serves the next request of its size class") {
+  BlockPool pool;
+  void* a = pool.allocate(100);
+  CHECK(pool.in_use_bytes() == 100);
+  pool.deallocate(a, 100);
+  CHECK(pool.in_use_bytes() == 0);
+  CHECK(pool.cached_bytes() == 112);  // 100 rounds up to its 16-byte class
+  // Any size of the same class (97..112 bytes) takes it back, most recently freed first.
+  void* b = pool.allocate(112);
+  CHECK(b == a);
+  CHECK(pool.cached_bytes() == 0);
+  void* c = pool.allocate(97);
+  CHECK(c != a);  // the list was empty: a new block
+  pool.deallocate(c, 97);
+  pool.deallocate(b, 112);
+  void* d = pool.allocate(110);
+  CHECK(d == b);  // LIFO
+  pool.deallocate(d, 110);
+}
+
+TEST_CASE("BlockPool: every block is aligned as malloc's are") {
+  BlockPool pool;
+  std::vector<std::pair<void*, size_t>> blocks;
+  for (size_t size : {1, 8, 16, 17, 100, 1000, 2048, 5000}) {
+    void* p = pool.allocate(size);
+    CHECK(reinterpret_cast<uintptr_t>(p) % alignof(std::max_align_t) == 0);
+    blocks.emplace_back(p, size);
+  }
+  for (auto [p, size] : blocks) pool.deallocate(p, size);
+  CHECK(pool.in_use_bytes() == 0);
+}
+
+TEST_CASE("BlockPool: the free lists hold no more than the cap; the rest goes back to the heap") {
+  BlockPool pool(1024);  // room for four 256-byte blocks
+  std::vector<void*> blocks;
+  for (int i = 0; i < 10; ++i) blocks.push_back(pool.allocate(256));
+  for (void* p : blocks) pool.deallocate(p, 256);
+  CHECK(pool.cached_bytes() == 1024);
+  CHECK(pool.in_use_bytes() == 0);
+}
+
+TEST_CASE("BlockPool: big and over-aligned blocks bypass the lists") {
+  BlockPool pool;
+  void* big = pool.allocate(BlockPool::kMaxPooledBlock + 1);
+  void* aligned = pool.allocate(64, 64);
+  CHECK(reinterpret_cast<uintptr_t>(aligned) % 64 == 0);
+  CHECK(pool.in_use_bytes() == BlockPool::kMaxPooledBlock + 1 + 64);
+  pool.deallocate(big, BlockPool::kMaxPooledBlock + 1);
+  pool.deallocate(aligned, 64, 64);
+  CHECK(pool.cached_bytes() == 0);
+  CHECK(pool.in_use_bytes() == 0);
+}
+
+TEST_CASE("BlockPool: a warm pool serves a request's blocks without touching the heap") {
+  BlockPool pool;
+  auto one_request = [&] {
+    std::pmr::vector<int> fields(&pool);
+    fields.reserve(4);
+    void* stream = pool.allocate(700);
+    void* item = pool.allocate(240);
+    pool.deallocate(item, 240);
+    pool.deallocate(stream, 700);
+  };
+  one_request();
+  size_t before = testing::heap_allocations();
+  for (int i = 0; i < 100; ++i) one_request();
+  CHECK(testing::heap_allocations() == before);
+}
+
+struct Base {
+  virtual ~Base() = default;
+};
+
+struct Pooled final : Base, PoolAllocated {
+  explicit Pooled(bool fail) {
+    if (fail) throw std::runtime_error("constructor failed");
+  }
+  char payload[300] = {};
+};
+
+TEST_CASE("PoolAllocated: objects come from the pool and go back to it, even through a base") {
+  BlockPool pool;
+  std::unique_ptr<Base> object(new (pool) Pooled(false));
+  CHECK(pool.in_use_bytes() >= sizeof(Pooled));
+  object.reset();
+  CHECK(pool.in_use_bytes() == 0);
+  CHECK(pool.cached_bytes() > 0);
+  // The next one reuses the block.
+  size_t before = testing::heap_allocations();
+  std::unique_ptr<Base> again(new (pool) Pooled(false));
+  CHECK(testing::heap_allocations() == before);
+  again.reset();
+  // A constructor that throws leaves nothing in use.
+  CHECK_THROWS(new (pool) Pooled(true));
+  CHECK(pool.in_use_bytes() == 0);
+}
+
+}  // namespace
+}  // namespace lmesh::buffer
