@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstring>
+#include <memory_resource>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -19,6 +20,9 @@ namespace lmesh::buffer {
 class Buffer {
  public:
   explicit Buffer(ChunkPool& pool) : pool_(&pool) {}
+  // The slice list's storage from `memory`, e.g. a worker's BlockPool for the send queues of
+  // HTTP/2 streams, which come and go at request rate.
+  Buffer(ChunkPool& pool, std::pmr::memory_resource* memory) : pool_(&pool), slices_(memory) {}
   // A moved-from Buffer is empty and still usable with the same pool.
   Buffer(Buffer&& o) noexcept
       : pool_(o.pool_),
@@ -85,7 +89,7 @@ class Buffer {
   void compact();
 
   ChunkPool* pool_;
-  std::vector<Slice> slices_;
+  std::pmr::vector<Slice> slices_;
   size_t head_ = 0;  // slices_[0, head_) are drained and empty
   size_t size_ = 0;
 };

@@ -180,9 +180,10 @@ bool Worker::drain_deferred() {
   // Destructors may defer more objects; keep going until the list stays empty.
   bool freed = false;
   while (!deferred_.empty()) {
-    auto batch = std::move(deferred_);
-    deferred_.clear();
-    batch.clear();
+    // Swapped with a list kept for the purpose, so neither gives up its storage: this runs
+    // every loop turn that freed something.
+    deferred_.swap(deferring_);
+    deferring_.clear();
     freed = true;
   }
   return freed;

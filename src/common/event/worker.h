@@ -130,6 +130,7 @@ class Worker {
   bool accepting_ = true;                      // guarded by posted_mutex_
 
   std::vector<std::unique_ptr<DeferredDeletable>> deferred_;
+  std::vector<std::unique_ptr<DeferredDeletable>> deferring_;  // being freed by drain_deferred()
   std::thread thread_;
 };
 

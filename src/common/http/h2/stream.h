@@ -32,13 +32,13 @@ class Stream : public buffer::PoolAllocated {
     kClosed,
   };
 
-  // Header maps take their storage from `memory`.
+  // Header maps and the send queue's slice list take their storage from `memory`.
   Stream(StreamId id, buffer::ChunkPool& pool, std::pmr::memory_resource* memory)
       : id_(id),
         request_{.headers = HeaderMap(memory)},
         response_{.headers = HeaderMap(memory)},
         trailers_(memory),
-        send_queue_(pool),
+        send_queue_(pool, memory),
         send_trailers_(memory) {}
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
