@@ -10,6 +10,10 @@
 
 #include <catch2/catch.hpp>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 #include "support/counting_new.h"
 
 namespace lmesh::buffer {
@@ -83,6 +87,22 @@ TEST_CASE("BlockPool: a warm pool serves a request's blocks without touching the
   for (int i = 0; i < 100; ++i) one_request();
   CHECK(testing::heap_allocations() == before);
 }
+
+#if defined(__SANITIZE_ADDRESS__)
+TEST_CASE("BlockPool: under ASan a cached block and the slack past a block are poisoned") {
+  BlockPool pool;
+  auto* p = static_cast<char*>(pool.allocate(20));  // a 32-byte class
+  CHECK_FALSE(__asan_address_is_poisoned(p));
+  CHECK_FALSE(__asan_address_is_poisoned(p + 19));
+  CHECK(__asan_address_is_poisoned(p + 24));  // slack, past the 8-byte granule holding byte 19
+  pool.deallocate(p, 20);
+  CHECK(__asan_address_is_poisoned(p));  // a use after free is reported
+  auto* again = static_cast<char*>(pool.allocate(32));
+  REQUIRE(again == p);
+  CHECK_FALSE(__asan_address_is_poisoned(again + 31));
+  pool.deallocate(again, 32);
+}
+#endif
 
 struct Base {
   virtual ~Base() = default;
