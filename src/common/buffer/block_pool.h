@@ -6,8 +6,10 @@
 // so at that depth nearly every call takes its slow path (bin unlinking, consolidation): 30 %
 // of the proxy's CPU. Why not std::pmr::unsynchronized_pool_resource: it keeps every block it
 // ever carved until release(), so one burst would fix a sidecar's memory at its peak. Here a
-// freed block goes back to malloc once the lists hold `max_cached_bytes`: the same bound as
-// ChunkPool's, so after a burst a worker keeps at most that much.
+// freed block goes back to malloc once the lists hold `max_cached_bytes`, so after a burst a
+// worker keeps at most that much. The default, 16 MiB, is what the HTTP/2 benchmarks ran with
+// (10,000 streams in flight hold ~45 MiB); with only nghttp2 on the pool, 1 MiB cost 3 % more
+// CPU per request. Not tuned further.
 //
 // A std::pmr::memory_resource, so containers take it as their allocator. Per worker and never
 // shared between threads, like ChunkPool: no locks, and it must outlive every block it handed
