@@ -95,13 +95,12 @@ void BlockPool::do_deallocate(void* p, size_t bytes, size_t alignment) {
     return;
   }
   size_t index = class_of(bytes);
+  unpoison_all(p, index);  // the slack past what was asked for: the heap's again, or the link's
   if (cached_bytes_ + class_bytes(index) > max_cached_bytes_) {
-    unpoison_all(p, index);
     ::operator delete(p, class_bytes(index));
     return;
   }
   // LIFO: the next allocation of this size gets the block most likely still in cache.
-  unpoison_all(p, index);  // the slack past what was asked for holds the link now
   auto* b = static_cast<FreeBlock*>(p);
   b->next = free_[index];
   free_[index] = b;
