@@ -48,12 +48,33 @@ BlockPool::~BlockPool() {
   // A block still out here would be freed later through a pool that is gone.
   assert(in_use_bytes_ == 0);
   for (size_t i = 0; i < kClasses; ++i) {
-    while (FreeBlock* b = free_[i]) {
+    while (FreeBlock* b = free_[i].head) {
       unpoison_all(b, i);
-      free_[i] = b->next;
+      free_[i].head = b->next;
       ::operator delete(b, class_bytes(i));
     }
   }
+}
+
+size_t BlockPool::trim() {
+  size_t freed = 0;
+  for (size_t i = 0; i < kClasses; ++i) {
+    FreeList& list = free_[i];
+    uint32_t unused = list.low_water;
+    // From the head: the work is one step per block given back, whatever the list's length
+    // (the blocks freed longest ago are at its end, but reaching them walks all the others).
+    for (uint32_t n = 0; n < unused; ++n) {
+      FreeBlock* b = list.head;
+      unpoison_all(b, i);
+      list.head = b->next;
+      ::operator delete(b, class_bytes(i));
+    }
+    list.count -= unused;
+    freed += unused * class_bytes(i);
+    list.low_water = list.count;
+  }
+  cached_bytes_ -= freed;
+  return freed;
 }
 
 void* BlockPool::do_allocate(size_t bytes, size_t alignment) {
@@ -65,9 +86,11 @@ void* BlockPool::do_allocate(size_t bytes, size_t alignment) {
   }
   size_t index = class_of(bytes);
   void* p;
-  if (FreeBlock* b = free_[index]) {
+  FreeList& list = free_[index];
+  if (FreeBlock* b = list.head) {
     unpoison_all(b, index);
-    free_[index] = b->next;
+    list.head = b->next;
+    if (--list.count < list.low_water) list.low_water = list.count;
     // With thousands of requests in flight, a block freed a while ago has left the cache, and
     // reading its link was the pool's whole cost: fetch the next block's line now, while the
     // caller works on this one.
@@ -101,9 +124,11 @@ void BlockPool::do_deallocate(void* p, size_t bytes, size_t alignment) {
     return;
   }
   // LIFO: the next allocation of this size gets the block most likely still in cache.
+  FreeList& list = free_[index];
   auto* b = static_cast<FreeBlock*>(p);
-  b->next = free_[index];
-  free_[index] = b;
+  b->next = list.head;
+  list.head = b;
+  ++list.count;
   poison_cached(b, index);
   cached_bytes_ += class_bytes(index);
 }

@@ -26,6 +26,16 @@ Worker::Worker(size_t index, size_t chunk_size) : index_(index), chunks_(chunk_s
   batch_end_check_.get()->data = this;
   uv_check_start(batch_end_check_.get(), &Worker::on_batch_end_check);
   uv_unref(batch_end_check_.handle());
+  block_trim_.init(uv_timer_init, &loop_);
+  block_trim_.get()->data = this;
+  uv_timer_start(block_trim_.get(), &Worker::on_block_trim, kBlockTrimIntervalMs,
+                 kBlockTrimIntervalMs);
+  uv_unref(block_trim_.handle());
+}
+
+void Worker::on_block_trim(uv_timer_t* t) {
+  auto* self = static_cast<Worker*>(t->data);
+  if (self != nullptr) self->blocks_.trim();
 }
 
 void Worker::on_poll_prepare(uv_prepare_t* p) {
@@ -95,6 +105,7 @@ Worker::~Worker() {
     deferred_idle_.close();
     poll_prepare_.close();
     batch_end_check_.close();
+    block_trim_.close();
     uv_run(&loop_, UV_RUN_DEFAULT);
     uv_loop_close(&loop_);
   }
@@ -129,6 +140,7 @@ void Worker::run() {
   deferred_idle_.close();
   poll_prepare_.close();
   batch_end_check_.close();
+  block_trim_.close();
   uv_run(&loop_, UV_RUN_DEFAULT);
   int rc = uv_loop_close(&loop_);
   if (rc != 0) {

@@ -57,6 +57,10 @@ class BatchEndTask {
 
 class Worker {
  public:
+  // How often the small-block pool gives back what it held unused (BlockPool::trim()): after a
+  // burst, a worker is back to what it uses within two intervals.
+  static constexpr uint64_t kBlockTrimIntervalMs = 5000;
+
   explicit Worker(size_t index, size_t chunk_size = buffer::ChunkPool::kDefaultChunkSize);
   ~Worker();
   Worker(const Worker&) = delete;
@@ -106,6 +110,7 @@ class Worker {
   static void on_deferred_idle(uv_idle_t* c);
   static void on_batch_end_check(uv_check_t* c);
   static void on_poll_prepare(uv_prepare_t* p);
+  static void on_block_trim(uv_timer_t* t);
   friend class BatchEndTask;
   void unschedule(BatchEndTask& task);
   void drain_posted();
@@ -119,6 +124,7 @@ class Worker {
   UvHandle<uv_idle_t> deferred_idle_;
   UvHandle<uv_prepare_t> poll_prepare_;   // runs right before the poll phase
   UvHandle<uv_check_t> batch_end_check_;  // runs right after the poll phase
+  UvHandle<uv_timer_t> block_trim_;       // BlockPool::trim(), every kBlockTrimInterval
   bool in_poll_phase_ = false;
   uint64_t turn_time_ns_ = 0;  // 0: not read yet this turn
   uint64_t batch_generation_ = 0;

@@ -94,7 +94,8 @@ void Http2ServerConnection::schedule_flush() {
 void Http2ServerConnection::on_batch_end() {
   if (closing_ || session_ == nullptr) return;
   if (downstream_.tcp->above_high_watermark()) return;  // on_low_watermark() brings us back
-  buffer::Buffer out(worker_.worker().chunks());
+  // Its slice list on the block pool: a batch holds hundreds of frames, every turn.
+  buffer::Buffer out(worker_.worker().chunks(), &worker_.worker().blocks());
   session_->produce(out);
   if (!out.empty()) downstream_.tcp->write(out);
   if (session_->failed() || (!session_->want_read() && !session_->want_write())) {

@@ -214,7 +214,8 @@ void Http2ClientConnection::schedule_flush() {
 void Http2ClientConnection::on_batch_end() {
   if (closing_ || session_ == nullptr) return;
   if (tcp_->above_high_watermark()) return;  // on_low_watermark() brings us back
-  buffer::Buffer out(worker_.chunks());
+  // Its slice list on the block pool: a batch holds hundreds of frames, every turn.
+  buffer::Buffer out(worker_.chunks(), &worker_.blocks());
   session_->produce(out);
   if (!out.empty()) tcp_->write(out);
   // After a connection error, the GOAWAY with it is written; the streams end with the

@@ -1,5 +1,5 @@
-// BlockPool: size classes reused LIFO, the cap on what the free lists keep, blocks that bypass
-// the lists, std::pmr use, and PoolAllocated objects freed through a base class.
+// BlockPool: size classes reused LIFO, the cap on what the free lists keep, trim(), blocks that
+// bypass the lists, std::pmr use, and PoolAllocated objects freed through a base class.
 #include "common/buffer/block_pool.h"
 
 #include <cstdint>
@@ -58,6 +58,39 @@ TEST_CASE("BlockPool: the free lists hold no more than the cap; the rest goes ba
   for (void* p : blocks) pool.deallocate(p, 256);
   CHECK(pool.cached_bytes() == 1024);
   CHECK(pool.in_use_bytes() == 0);
+}
+
+TEST_CASE("BlockPool: trim() gives back the blocks that stayed unused since the last trim") {
+  BlockPool pool;
+  std::vector<void*> blocks;
+  for (int i = 0; i < 10; ++i) blocks.push_back(pool.allocate(256));
+  for (void* p : blocks) pool.deallocate(p, 256);
+  blocks.clear();
+  CHECK(pool.cached_bytes() == 10 * 256);
+  // The list was empty at some point since construction: every block was needed.
+  CHECK(pool.trim() == 0);
+  CHECK(pool.cached_bytes() == 10 * 256);
+
+  // Six of the ten serve a wave; the four that never left the list go back.
+  for (int i = 0; i < 6; ++i) blocks.push_back(pool.allocate(250));  // the 256-byte class
+  for (void* p : blocks) pool.deallocate(p, 250);
+  blocks.clear();
+  CHECK(pool.trim() == 4 * 256);
+  CHECK(pool.cached_bytes() == 6 * 256);
+
+  // No load at all until the next trim: the rest goes, in every size class.
+  void* small = pool.allocate(32);
+  pool.deallocate(small, 32);
+  CHECK(pool.trim() == 6 * 256);
+  CHECK(pool.trim() == 32);
+  CHECK(pool.cached_bytes() == 0);
+  CHECK(pool.trim() == 0);
+
+  // The pool still works after giving everything back.
+  void* again = pool.allocate(256);
+  CHECK(pool.in_use_bytes() == 256);
+  pool.deallocate(again, 256);
+  CHECK(pool.cached_bytes() == 256);
 }
 
 TEST_CASE("BlockPool: big and over-aligned blocks bypass the lists") {
