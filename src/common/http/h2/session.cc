@@ -386,10 +386,7 @@ void Session::finish_abandon() {
   abandon_requested_ = false;
   abandoned_ = true;
   // Out of the map first: handlers may call back (consume, reset), which are no-ops now.
-  std::vector<std::unique_ptr<Stream>> open;
-  open.reserve(streams_.size());
-  for (auto& [id, stream] : streams_) open.push_back(std::move(stream));
-  streams_.clear();
+  std::vector<std::unique_ptr<Stream>> open = streams_.take_all();
   last_found_ = nullptr;
   queued_bytes_ = 0;
   std::sort(open.begin(), open.end(),
@@ -416,18 +413,16 @@ void Session::connection_failed(ConnectionError error) {
 }
 
 Stream& Session::add_stream(std::unique_ptr<Stream> stream) {
-  Stream& s = *stream;
-  streams_[s.id()] = std::move(stream);
+  Stream& s = streams_.insert(std::move(stream));
   last_found_ = &s;  // its head's callbacks come next
   return s;
 }
 
 void Session::remove_stream(StreamId id) {
-  auto it = streams_.find(id);
-  if (it == streams_.end()) return;
-  queued_bytes_ -= it->second->send_queue_.size();
-  if (last_found_ == it->second.get()) last_found_ = nullptr;
-  streams_.erase(it);
+  std::unique_ptr<Stream> stream = streams_.remove(id);
+  if (stream == nullptr) return;
+  queued_bytes_ -= stream->send_queue_.size();
+  if (last_found_ == stream.get()) last_found_ = nullptr;
 }
 
 std::unique_ptr<Stream> Session::new_stream(StreamId id) {
@@ -436,10 +431,9 @@ std::unique_ptr<Stream> Session::new_stream(StreamId id) {
 
 Stream* Session::find_stream(StreamId id) {
   if (last_found_ != nullptr && last_found_->id() == id) return last_found_;
-  auto it = streams_.find(id);
-  if (it == streams_.end()) return nullptr;
-  last_found_ = it->second.get();
-  return last_found_;
+  Stream* stream = streams_.find(id);
+  if (stream != nullptr) last_found_ = stream;
+  return stream;
 }
 
 int32_t Session::send_window(const Stream& stream) const {

@@ -29,7 +29,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "common/buffer/block_pool.h"
@@ -38,6 +37,7 @@
 #include "common/http/h2/config.h"
 #include "common/http/h2/error.h"
 #include "common/http/h2/stream.h"
+#include "common/http/h2/stream_table.h"
 #include "common/http/message.h"
 #include "common/result.h"
 
@@ -218,7 +218,7 @@ class Session {
   buffer::ChunkPool& pool_;
   buffer::BlockPool& blocks_;
   SessionConfig config_;
-  std::pmr::unordered_map<StreamId, std::unique_ptr<Stream>> streams_;
+  StreamTable streams_;
   size_t finishing_streams_ = 0;  // inside finish_stream()'s callbacks
   // The header list every submit_*() builds, reused so that its storage is allocated once per
   // session rather than once per head. Only used within one submit call (nghttp2 copies it).
