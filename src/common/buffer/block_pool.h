@@ -35,7 +35,7 @@ class BlockPool final : public std::pmr::memory_resource {
  public:
   static constexpr size_t kGranule = 16;  // alignof(std::max_align_t): every block is aligned so
   static constexpr size_t kMaxPooledBlock = 2048;
-  static constexpr size_t kDefaultMaxCachedBytes = 256 * 1024 * 1024;
+  static constexpr size_t kDefaultMaxCachedBytes = 64 * 1024 * 1024;
 
   explicit BlockPool(size_t max_cached_bytes = kDefaultMaxCachedBytes);
   ~BlockPool() override;
