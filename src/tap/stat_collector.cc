@@ -47,8 +47,9 @@ class StatCollector::Query : public event::DeferredDeletable {
     // The round nearest the window's start among those that saw any of these pods: right
     // after the pods appear (a mesh just brought up) the window is as long as their history,
     // and says so in window_s, instead of a round from before them giving no figures at all.
-    const ScrapeRound* baseline =
-        owner_.history_.closest(scraped_at_ - params_.window, [&](const ScrapeRound& round) {
+    // It is at least one scrape interval old, as Prometheus needs two scrapes for a rate.
+    const ScrapeRound* baseline = owner_.history_.baseline(
+        scraped_at_, params_.window, owner_.interval_, [&](const ScrapeRound& round) {
           return std::ranges::any_of(fresh,
                                      [&](const auto& kv) { return round.pods.contains(kv.first); });
         });
@@ -109,7 +110,6 @@ void StatCollector::begin_round() {
     return;
   }
   round_running_ = true;
-  round_started_ = Clock::now();
   round_lookup_ = directory_.lookup(
       std::nullopt, "", [this](Result<std::vector<Pod>> pods) { scrape_round(std::move(pods)); });
 }
@@ -123,6 +123,7 @@ void StatCollector::scrape_round(Result<std::vector<Pod>> pods) {
     if (rounds_ == 0) timer_->arm(std::min(interval_, std::chrono::milliseconds(1'000)));
     return;
   }
+  round_scraped_at_ = Clock::now();
   if (pods->empty()) return end_round({});
   round_batch_ = std::make_unique<ScrapeBatch>(
       worker_, identity_, metrics_, *pods, scrape_timeout_,
@@ -132,7 +133,7 @@ void StatCollector::scrape_round(Result<std::vector<Pod>> pods) {
 void StatCollector::end_round(ScrapeBatch::Samples samples) {
   round_running_ = false;
   ++rounds_;
-  history_.add(ScrapeRound{round_started_, std::move(samples)});
+  history_.add(ScrapeRound{round_scraped_at_, std::move(samples)});
   // Called from the batch's own callback: it goes on a later turn.
   if (round_batch_) worker_.defer_delete(std::move(round_batch_));
 }

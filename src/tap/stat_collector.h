@@ -57,7 +57,9 @@ class StatCollector {
   std::unique_ptr<event::Timer> timer_;
   bool stopped_ = false;
   bool round_running_ = false;
-  std::chrono::steady_clock::time_point round_started_;
+  // When the round's scrapes went out, as a Query's own time is: the directory lookup before
+  // them can be slow, and a window measured from before it would understate every rate.
+  std::chrono::steady_clock::time_point round_scraped_at_;
   std::unique_ptr<api::Call> round_lookup_;
   std::unique_ptr<ScrapeBatch> round_batch_;
   uint64_t rounds_ = 0;

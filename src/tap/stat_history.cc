@@ -26,4 +26,12 @@ const ScrapeRound* StatHistory::closest(
   return best;
 }
 
+const ScrapeRound* StatHistory::baseline(
+    Clock::time_point fresh_at, Clock::duration window, Clock::duration min_span,
+    const std::function<bool(const ScrapeRound&)>& useful) const {
+  return closest(fresh_at - window, [&](const ScrapeRound& r) {
+    return r.at <= fresh_at - min_span && (!useful || useful(r));
+  });
+}
+
 }  // namespace lmesh::tap

@@ -31,6 +31,14 @@ class StatHistory {
   // `useful`, only rounds it accepts are considered.
   const ScrapeRound* closest(Clock::time_point when,
                              const std::function<bool(const ScrapeRound&)>& useful = {}) const;
+  // The round a scrape taken at `fresh_at` is differenced against for a `window`: the one
+  // closest to the window's start among those `useful` accepts and at least `min_span` older.
+  // Without that floor a young history offers a round a moment old, and a rate drawn over a
+  // moment is noise: a request counted in the fresh scrape whose response is not yet in it
+  // reads as a window of traffic with no responses at all.
+  const ScrapeRound* baseline(Clock::time_point fresh_at, Clock::duration window,
+                              Clock::duration min_span,
+                              const std::function<bool(const ScrapeRound&)>& useful = {}) const;
   size_t size() const { return rounds_.size(); }
 
  private:

@@ -426,6 +426,7 @@ def test_stat_differences_counters_and_histograms_over_the_window(mesh):
     p1.metrics_text = proxy_metrics(300, 280, 20, 150, 290, 300, 3)
     # web-2 restarted: its counters start again from zero, never a negative difference.
     p2.metrics_text = proxy_metrics(20, 20, 0, 20, 20, 20, 1)
+    time.sleep(0.4)  # a baseline is at least one scrape interval older than the query's scrape
     status, body = mesh.tap.get_json("/v1/stat?target=deploy/web&window=1m")
     assert status == 200, body
     # The oldest round kept is the one closest to a minute ago: the span actually covered.

@@ -114,6 +114,24 @@ TEST_CASE("history keeps rounds within retention and finds the one closest to a 
   CHECK(h.closest(t0, [](const ScrapeRound&) { return false; }) == nullptr);
 }
 
+TEST_CASE("a stat baseline is the round nearest the window's start, never one a moment old") {
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
+  StatHistory h(std::chrono::milliseconds(3'600'000));
+  StatHistory::Clock::time_point t0{};
+  h.add(ScrapeRound{t0, {}});
+  // A young history: the only round is 200 ms old, less than the 1 s interval.
+  CHECK(h.baseline(t0 + milliseconds(200), seconds(60), seconds(1)) == nullptr);
+  CHECK(h.baseline(t0 + seconds(1), seconds(60), seconds(1))->at == t0);
+  for (int i = 1; i <= 90; ++i) h.add(ScrapeRound{t0 + seconds(i), {}});
+  CHECK(h.baseline(t0 + seconds(90), seconds(60), seconds(1))->at == t0 + seconds(30));
+  // A window shorter than the interval still spans one: the newest round a whole one old.
+  CHECK(h.baseline(t0 + milliseconds(90'300), milliseconds(100), seconds(1))->at ==
+        t0 + seconds(89));
+  auto odd = [&](const ScrapeRound& r) { return (r.at - t0) / seconds(1) % 2 == 1; };
+  CHECK(h.baseline(t0 + seconds(90), seconds(60), seconds(1), odd)->at == t0 + seconds(29));
+}
+
 Pod pod(std::string name, std::string workload, std::vector<std::string> services = {}) {
   Pod p;
   p.name = std::move(name);
