@@ -60,8 +60,9 @@ void Worker::at_batch_end(BatchEndTask& task) {
   } else {
     batch_head_ = &task;
     // Outside the poll phase (a timer answering 408, say) the next check would come only after
-    // the loop's next poll, which may block: make that poll return at once.
-    if (!in_poll_phase_ && deferred_idle_.open()) {
+    // the loop's next poll, which may block: make that poll return at once. The batch end
+    // itself sees to what its passes leave over.
+    if (!in_poll_phase_ && !in_batch_end_ && deferred_idle_.open()) {
       uv_idle_start(deferred_idle_.get(), &Worker::on_deferred_idle);
     }
   }
@@ -81,15 +82,22 @@ void Worker::on_batch_end_check(uv_check_t* c) {
   auto* self = static_cast<Worker*>(c->data);
   if (self == nullptr) return;
   self->in_poll_phase_ = false;
-  // Run the tasks scheduled before this point; one scheduled while they run (it carries the
-  // next generation) waits for the next turn, so a task that always reschedules itself cannot
-  // starve the loop. A task freed by another unlinks itself.
-  uint64_t generation = self->batch_generation_++;
+  self->in_batch_end_ = true;
+  // Passes over the list: the tasks scheduled before a pass began (earlier generations) run in
+  // it; those they schedule carry the next generation, which the next pass takes. A task freed
+  // by another unlinks itself.
+  uint64_t pass = self->batch_generation_++;
+  int passes = 1;
   while (BatchEndTask* task = self->batch_head_) {
-    if (task->generation_ > generation) break;
+    if (task->generation_ > pass) {
+      if (passes == kBatchEndPasses) break;
+      ++passes;
+      pass = self->batch_generation_++;
+    }
     self->unschedule(*task);
     task->on_batch_end();
   }
+  self->in_batch_end_ = false;
   self->turn_time_ns_ = 0;  // the next turn's timers read the clock afresh
   // Work left for the next turn: make its poll return at once.
   if (self->batch_head_ != nullptr && self->deferred_idle_.open()) {

@@ -60,6 +60,12 @@ class Worker {
   // How often the small-block pool gives back what it held unused (BlockPool::trim()): after a
   // burst, a worker is back to what it uses within two intervals.
   static constexpr uint64_t kBlockTrimIntervalMs = 5000;
+  // How many times one turn's batch end goes round the tasks scheduled so far. Tasks schedule
+  // tasks: an HTTP/2 session produces its frames at batch end and hands them to its socket,
+  // which writes at batch end too; the exchange behind a stream may feed the other session.
+  // Each pass left to the next turn would hold those bytes behind another poll and its whole
+  // batch of events. A bound, so that a task rescheduling itself cannot starve the loop.
+  static constexpr int kBatchEndPasses = 4;
 
   explicit Worker(size_t index, size_t chunk_size = buffer::ChunkPool::kDefaultChunkSize);
   ~Worker();
@@ -80,7 +86,8 @@ class Worker {
   void defer_delete(std::unique_ptr<DeferredDeletable> object);
 
   // Loop thread only. Runs `task.on_batch_end()` once after this turn's I/O events (scheduling
-  // it again before then does nothing).
+  // it again before then does nothing). Scheduled while batch-end tasks run, it runs in the
+  // same turn's batch end, up to kBatchEndPasses deep, and otherwise at the next turn's.
   void at_batch_end(BatchEndTask& task);
 
   // Loop thread only. uv_hrtime() read once per loop turn and shared by every caller until the
@@ -126,6 +133,7 @@ class Worker {
   UvHandle<uv_check_t> batch_end_check_;  // runs right after the poll phase
   UvHandle<uv_timer_t> block_trim_;       // BlockPool::trim(), every kBlockTrimInterval
   bool in_poll_phase_ = false;
+  bool in_batch_end_ = false;
   uint64_t turn_time_ns_ = 0;  // 0: not read yet this turn
   uint64_t batch_generation_ = 0;
   BatchEndTask* batch_head_ = nullptr;
