@@ -103,6 +103,11 @@ class HeaderMap {
   // What a map reserves for its first field.
   static constexpr size_t kInitialFields = 4;
   static constexpr size_t kInitialArenaBytes = 128;
+  void reserve_first() {
+    if (entries_.capacity() == 0) [[unlikely]]
+      reserve_first_slow();
+  }
+  void reserve_first_slow();
   std::pmr::string arena_;
   std::pmr::vector<Entry> entries_;
   bool has_connection_ = false;

@@ -215,6 +215,24 @@ TEST_CASE("HeaderMap views stay correct as the arena grows", "[http][headers]") 
   CHECK(h.at(123).name == "X-Field-123");
 }
 
+TEST_CASE("HeaderMap::add copes with a field taken from the map itself", "[http][headers]") {
+  // A proxy copies fields from map to map; taken from the same one, the views point into the
+  // arena the add may move.
+  HeaderMap h;
+  h.add("Connection", " x-private ");
+  for (int i = 0; i < 200; ++i) {
+    HeaderMap::Field f = h.at(static_cast<size_t>(i));
+    h.add(f.name, f.value);
+  }
+  REQUIRE(h.size() == 201);
+  for (size_t i = 0; i < h.size(); ++i) {
+    CHECK(h.at(i).name == "Connection");
+    CHECK(h.at(i).value == "x-private");
+    CHECK(h.at(i).kind == FieldName::kConnection);
+  }
+  CHECK(h.has_connection_options());
+}
+
 TEST_CASE("HeaderMap::remove drops every field of that name, keeping the others in order",
           "[http][headers]") {
   HeaderMap h;
