@@ -1,6 +1,8 @@
 #include "common/http/headers.h"
 
 #include <cassert>
+#include <functional>
+#include <optional>
 
 namespace lmesh::http {
 namespace {
@@ -92,10 +94,12 @@ FieldName classify_field_name(std::string_view name) {
 void HeaderMap::add(std::string_view name, std::string_view value) {
   reserve_first();
   value = trim(value);
-  // Classified before the appends: `name` may point into this map's arena, which they can move.
+  if (arena_.size() + name.size() + value.size() > arena_.capacity()) [[unlikely]] {
+    grow_for(name, value);
+  }
   FieldName kind = classify_field_name(name);
   auto name_at = static_cast<uint32_t>(arena_.size());
-  arena_.append(name).append(value);
+  arena_.append(name).append(value);  // no reallocation now: the views stay good
   auto value_at = static_cast<uint32_t>(name_at + name.size());
   entries_.push_back(Entry{name_at, static_cast<uint32_t>(name.size()), value_at,
                            static_cast<uint32_t>(value.size()), kind});
@@ -103,6 +107,24 @@ void HeaderMap::add(std::string_view name, std::string_view value) {
       names_other_fields(std::string_view(arena_).substr(value_at))) {
     has_connection_ = true;
   }
+}
+
+// A field copied within one map points into the arena that growing it moves: the views are
+// re-pointed into the new storage.
+void HeaderMap::grow_for(std::string_view& name, std::string_view& value) {
+  const char* old_base = arena_.data();
+  std::less<const char*> before;
+  auto offset_in_arena = [&](std::string_view s) -> std::optional<size_t> {
+    if (s.empty() || before(s.data(), old_base) || !before(s.data(), old_base + arena_.size())) {
+      return std::nullopt;
+    }
+    return static_cast<size_t>(s.data() - old_base);
+  };
+  std::optional<size_t> name_at = offset_in_arena(name);
+  std::optional<size_t> value_at = offset_in_arena(value);
+  arena_.reserve(arena_.size() + name.size() + value.size());  // grows geometrically
+  if (name_at) name = std::string_view(arena_.data() + *name_at, name.size());
+  if (value_at) value = std::string_view(arena_.data() + *value_at, value.size());
 }
 
 void HeaderMap::reserve_first_slow() {

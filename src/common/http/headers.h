@@ -108,6 +108,7 @@ class HeaderMap {
       reserve_first_slow();
   }
   void reserve_first_slow();
+  void grow_for(std::string_view& name, std::string_view& value);
   std::pmr::string arena_;
   std::pmr::vector<Entry> entries_;
   bool has_connection_ = false;
