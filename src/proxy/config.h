@@ -85,6 +85,9 @@ struct ProxyConfig {
   // The first request to an authority waits this long for the destination service's first
   // answer, then fails with 503 (known authorities never wait: the last answer serves).
   milliseconds discovery_timeout{3'000};
+  // A request to a service discovery knows without endpoints waits this long for some, then
+  // the service fails fast (503) until it has endpoints again (Linkerd's failfast timeout).
+  milliseconds failfast_timeout{3'000};
 
   // How long protocol detection waits for the client's first bytes before relaying opaquely
   // (server-speaks-first protocols such as SMTP or MySQL send nothing first).

@@ -65,8 +65,11 @@ class ProxyWorker {
   DiscoveryCache* discovery() { return discovery_.get(); }
   // Turns discovery on (before the worker's thread starts): `ask` reaches the control thread.
   void enable_discovery(DiscoveryCache::Ask ask) {
-    discovery_ = std::make_unique<DiscoveryCache>(worker_, config_->discovery_timeout, identities_,
-                                                  std::move(ask));
+    discovery_ = std::make_unique<DiscoveryCache>(
+        worker_,
+        DiscoveryCache::Timeouts{.answer = config_->discovery_timeout,
+                                 .failfast = config_->failfast_timeout},
+        identities_, std::move(ask));
   }
   // A request the proxy answered or ended itself: counted in http_errors_total and logged,
   // rate-limited per reason (info when the client caused it, warn otherwise). `via` tells

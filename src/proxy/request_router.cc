@@ -152,7 +152,27 @@ std::optional<RouteResult> RequestRouter::after_fault(DiscoveryCache::Service& s
 }
 
 std::optional<RouteResult> RequestRouter::pick_from(DiscoveryCache::Service& backend) {
-  auto pick = worker_->discovery()->pick(backend);
+  DiscoveryCache& cache = *worker_->discovery();
+  auto pick = cache.pick(backend);
+  if (!pick && pick.error().reason == balance::NoEndpoint::Reason::kNoEndpoints) {
+    auto wait = cache.await_endpoints(
+        backend, [this, name = backend.authority](Result<DiscoveryCache::Service*> answer) {
+          lookup_.reset();  // answered: spent (this runs from inside it, which allows that)
+          if (!answer) {
+            finish(fail(ProxyError::kNoEndpoints, answer.error()));
+          } else if (*answer == nullptr) {
+            finish(fail(ProxyError::kNoEndpoints,
+                        Error(ErrorCode::kNotFound,
+                              name + " is no longer known to the destination service")));
+          } else {
+            finish(pick_from(**answer));
+          }
+        });
+    if (wait) {
+      lookup_ = std::move(wait);
+      return std::nullopt;
+    }
+  }
   if (!pick) {
     return fail(ProxyError::kNoEndpoints,
                 Error(ErrorCode::kRefused, backend.authority + ": " + pick.error().describe()));

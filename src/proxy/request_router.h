@@ -8,8 +8,9 @@
 // going: to the connection's destination or the authority's DNS address.
 //
 // The answer comes at once when the worker already knows everything; otherwise (the first
-// request to an authority or backend, an injected delay, a DNS name) it comes later through
-// `done`, or never once the router is cancelled or dropped.
+// request to an authority or backend, a service waiting for its first endpoints, an injected
+// delay, a DNS name) it comes later through `done`, or never once the router is cancelled or
+// dropped.
 #pragma once
 
 #include <chrono>

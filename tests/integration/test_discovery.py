@@ -10,6 +10,7 @@ Run: LMESH_PROXY=build/src/proxy/lmesh-proxy LMESH_DESTINATION=build/src/destina
 """
 import collections
 import json
+import socket
 import threading
 import time
 
@@ -18,6 +19,7 @@ import pytest
 import upstreams
 from client import HttpConn
 from harness import MeshFile, hostport, wait_until
+from wire import SockReader
 
 WEB = "web.test.svc.cluster.local:8080"
 
@@ -110,21 +112,21 @@ def test_requests_are_balanced_over_the_discovered_endpoints(meshed_proxy, serve
 
 def test_endpoint_edits_reach_a_running_proxy_within_a_second(meshed_proxy, mesh, serve):
     a, b = named(serve, "a"), named(serve, "b")
-    proxy, _ = meshed_proxy(mesh_text(service_yaml(WEB, [a])))
+    proxy, _ = meshed_proxy(mesh_text(service_yaml(WEB, [a])), failfast_timeout="200ms")
     assert bodies(load(proxy, WEB, 20, threads=1)) == {"a": 20}
     edited = time.monotonic()
     mesh.write(mesh_text(service_yaml(WEB, [b])))
     wait_until(lambda: bodies(load(proxy, WEB, 4, threads=1)) == {"b": 4}, timeout=1.0,
                interval=0.01, message="requests to move to the added endpoint")
     assert time.monotonic() - edited < 1.0
-    # Every endpoint removed: the service fails fast instead of waiting.
+    # Every endpoint removed: a request waits --failfast-timeout for one, then gets 503.
     mesh.write(mesh_text(service_yaml(WEB, [])))
 
     def refused():
         with HttpConn(proxy.outbound) as conn:
             r = conn.request("GET", "/", [("Host", WEB)])
             return r.status == 503 and r.header("lmesh-proxy-error") == "no ready endpoints"
-    wait_until(refused, timeout=1.0, interval=0.01, message="503 no ready endpoints")
+    wait_until(refused, timeout=2.0, interval=0.01, message="503 no ready endpoints")
     assert proxy.metric("http_errors_total", reason="no_endpoints") >= 1
 
 
@@ -225,7 +227,8 @@ def test_route_timeouts_and_injected_faults(meshed_proxy, serve):
 
 def test_a_service_without_endpoints_counts_its_503s_on_its_route(meshed_proxy):
     profile = {"routes": [{"name": "all"}]}
-    proxy, _ = meshed_proxy(mesh_text(service_yaml(WEB, [], profile)))
+    proxy, _ = meshed_proxy(mesh_text(service_yaml(WEB, [], profile)), workers=1,
+                            failfast_timeout="200ms")
     for _ in range(3):
         with HttpConn(proxy.outbound) as conn:  # the proxy closes after its 503
             r = conn.request("GET", "/", [("Host", WEB)])
@@ -233,6 +236,65 @@ def test_a_service_without_endpoints_counts_its_503s_on_its_route(meshed_proxy):
     assert proxy.metric("route_request_total", dst=WEB, route="all") == 3
     assert proxy.metric("route_response_total", dst=WEB, route="all", status_code="503",
                         classification="failure") == 3
+
+
+def timed_get(proxy, authority, timeout=10):
+    """(response, seconds) of one GET through the outbound listener on a new connection."""
+    with HttpConn(proxy.outbound, timeout=timeout) as conn:
+        started = time.monotonic()
+        r = conn.request("GET", "/", [("Host", authority)])
+        return r, time.monotonic() - started
+
+
+def test_requests_wait_for_a_service_s_first_endpoints(meshed_proxy, mesh, serve):
+    # A service announced before its pods (scaled from zero, or a mesh coming up): its first
+    # requests wait, as in Linkerd's balancer queue, instead of failing with 503.
+    a = named(serve, "a")
+    echo = serve(upstreams.EchoServer)
+    STOCK = "198.18.0.9:7070"  # an opaque service reached by address, as through iptables
+    proxy, _ = meshed_proxy(mesh_text(service_yaml(WEB, []), service_yaml(STOCK, [])),
+                            outbound_service_listen=f"127.0.0.1:0={STOCK}", opaque_ports="7070",
+                            expect=("outbound", "inbound", "admin", f"outbound for={STOCK}"))
+    answers = []
+    waiter = threading.Thread(target=lambda: answers.append(timed_get(proxy, WEB)))
+    waiter.start()
+    opaque = socket.create_connection(proxy.addrs[f"outbound for={STOCK}"], timeout=10)
+    opaque.sendall(b"STOCK 1\n")
+    time.sleep(0.5)
+    assert not answers, "the request must wait for an endpoint"
+    mesh.write(mesh_text(service_yaml(WEB, [a]), service_yaml(STOCK, [echo])))
+    waiter.join(timeout=10)
+    (r, seconds), = answers
+    assert r.status == 200 and r.body == b"a", r
+    assert seconds > 0.4, seconds  # it waited for the edit (a 200: not for the 3 s timeout)
+    with opaque:
+        assert SockReader(opaque).read_exact(8) == b"STOCK 1\n"
+    assert proxy.metric("http_errors_total", reason="no_endpoints") == 0
+
+
+def test_a_service_without_endpoints_fails_fast_after_the_failfast_timeout(meshed_proxy):
+    STOCK = "198.18.0.9:7070"
+    proxy, _ = meshed_proxy(mesh_text(service_yaml(WEB, []), service_yaml(STOCK, [])), workers=1,
+                            failfast_timeout="1s", outbound_service_listen=f"127.0.0.1:0={STOCK}",
+                            opaque_ports="7070",
+                            expect=("outbound", "inbound", "admin", f"outbound for={STOCK}"))
+    r, seconds = timed_get(proxy, WEB)
+    assert r.status == 503 and r.header("lmesh-proxy-error") == "no ready endpoints", r
+    assert 0.95 <= seconds < 5.0, seconds
+    # The service now fails fast: no more waiting until discovery gives it an endpoint.
+    r, seconds = timed_get(proxy, WEB)
+    assert r.status == 503 and seconds < 0.5, (r, seconds)
+    assert proxy.metric("http_errors_total", reason="no_endpoints") == 2
+    # An opaque connection waits as long, then is closed.
+    with socket.create_connection(proxy.addrs[f"outbound for={STOCK}"], timeout=10) as opaque:
+        started = time.monotonic()
+        opaque.sendall(b"STOCK 1\n")
+        try:
+            assert opaque.recv(100) == b""
+        except ConnectionResetError:
+            pass
+        assert 0.95 <= time.monotonic() - started < 5.0
+    proxy.wait_metric("http_errors_total", 3, reason="no_endpoints")
 
 
 @pytest.mark.deadline(60)
@@ -264,7 +326,6 @@ def test_a_destination_restart_loses_no_request(meshed_proxy, start_destination,
 
 def test_first_request_fails_after_the_discovery_timeout(proxy_factory, serve):
     # A destination service that accepts and never answers.
-    import socket
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(8)

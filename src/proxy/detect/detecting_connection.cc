@@ -187,7 +187,24 @@ void DetectingConnection::relay_to(TlsLabel tls, Result<DiscoveryCache::Service*
   net::SocketAddress destination = *target_.destination;
   std::optional<balance::Pick> pick;
   if (*service != nullptr) {
-    auto picked = worker_.discovery()->pick(**service);
+    DiscoveryCache& cache = *worker_.discovery();
+    auto picked = cache.pick(**service);
+    if (!picked && picked.error().reason == balance::NoEndpoint::Reason::kNoEndpoints) {
+      auto wait = cache.await_endpoints(**service, [this, tls](Result<DiscoveryCache::Service*> r) {
+        lookup_.reset();  // spent; this runs from inside it
+        if (r) {
+          relay_to(tls, *r);  // endpoints came, or discovery forgot the service: go direct
+          return;
+        }
+        worker_.metrics().count_error(direction_, ProxyError::kNoEndpoints);
+        spdlog::debug("{} opaque connection: {}", to_string(direction_), r.error().describe());
+        close(net::CloseMode::kAbort);
+      });
+      if (wait) {
+        lookup_ = std::move(wait);  // reading stays stopped meanwhile
+        return;
+      }
+    }
     if (!picked) {
       worker_.metrics().count_error(direction_, ProxyError::kNoEndpoints);
       spdlog::debug("{} opaque connection to {}: {}", to_string(direction_), (*service)->authority,

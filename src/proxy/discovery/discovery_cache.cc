@@ -15,18 +15,26 @@ uint64_t now_ns() {
 }  // namespace
 
 DiscoveryCache::PendingLookup::PendingLookup(DiscoveryCache& cache, Service& service,
+                                             bool for_endpoints,
                                              std::function<void(Result<Service*>)> done)
     : cache_(cache),
       service_(&service),
+      for_endpoints_(for_endpoints),
       done_(std::move(done)),
-      timeout_(cache.worker_.loop(), [this] {
-        if (service_ == nullptr) return;
-        finish(fail(ErrorCode::kTimeout, "the destination service did not answer for " +
-                                             service_->authority + " in " +
-                                             std::to_string(cache_.timeout_.count()) + " ms"));
-      }) {
+      timeout_(cache.worker_.loop(), [this] { timed_out(); }) {
   service.waiting.push_back(this);
-  timeout_.arm(cache.timeout_);
+  timeout_.arm(for_endpoints ? cache.timeouts_.failfast : cache.timeouts_.answer);
+}
+
+void DiscoveryCache::PendingLookup::timed_out() {
+  if (service_ == nullptr) return;
+  if (for_endpoints_) {
+    cache_.fail_fast(*service_);  // finishes this wait too
+    return;
+  }
+  finish(fail(ErrorCode::kTimeout, "the destination service did not answer for " +
+                                       service_->authority + " in " +
+                                       std::to_string(cache_.timeouts_.answer.count()) + " ms"));
 }
 
 DiscoveryCache::PendingLookup::~PendingLookup() {
@@ -43,17 +51,17 @@ void DiscoveryCache::PendingLookup::finish(Result<Service*> answer) {
   done(std::move(answer));
 }
 
-DiscoveryCache::DiscoveryCache(event::Worker& worker, std::chrono::milliseconds timeout,
-                               EndpointIdentities& identities, Ask ask,
-                               std::chrono::milliseconds not_found_ttl)
+DiscoveryCache::DiscoveryCache(event::Worker& worker, Timeouts timeouts,
+                               EndpointIdentities& identities, Ask ask)
     : worker_(worker),
-      timeout_(timeout),
+      timeouts_(timeouts),
       identities_(identities),
       ask_(std::move(ask)),
       rng_(static_cast<unsigned>(now_ns() ^ worker.index())),
-      not_found_ttl_ns_(static_cast<uint64_t>(std::chrono::nanoseconds(not_found_ttl).count())),
+      not_found_ttl_ns_(
+          static_cast<uint64_t>(std::chrono::nanoseconds(timeouts.not_found_ttl).count())),
       sweep_timer_(std::make_unique<event::Timer>(worker.loop(), [this] { sweep(); })) {
-  sweep_timer_->arm(not_found_ttl);
+  sweep_timer_->arm(timeouts.not_found_ttl);
 }
 
 void DiscoveryCache::sweep() {
@@ -96,8 +104,8 @@ DiscoveryCache::Lookup DiscoveryCache::lookup(std::string_view authority,
       s.asked_ns = now_ns();
       ask_(s.authority);
     }
-    return Lookup{nullptr,
-                  std::unique_ptr<PendingLookup>(new PendingLookup(*this, s, std::move(done)))};
+    return Lookup{nullptr, std::unique_ptr<PendingLookup>(
+                               new PendingLookup(*this, s, false, std::move(done)))};
   }
   if (s.resolved()) return Lookup{&s, nullptr};
   // Not found: asked again now and then, in case the service has appeared since; this
@@ -111,6 +119,25 @@ DiscoveryCache::Lookup DiscoveryCache::lookup(std::string_view authority,
 
 std::expected<balance::Pick, balance::NoEndpoint> DiscoveryCache::pick(Service& service) {
   return service.balancer.pick(now_ns(), rng_);
+}
+
+std::unique_ptr<DiscoveryCache::PendingLookup> DiscoveryCache::await_endpoints(
+    Service& service, std::function<void(Result<Service*>)> done) {
+  if (service.failing_fast || service.balancer.size() != 0) return nullptr;
+  return std::unique_ptr<PendingLookup>(new PendingLookup(*this, service, true, std::move(done)));
+}
+
+void DiscoveryCache::fail_fast(Service& s) {
+  s.failing_fast = true;
+  Error why(ErrorCode::kTimeout, s.authority + ": no endpoints for " +
+                                     std::to_string(timeouts_.failfast.count()) +
+                                     " ms; failing fast until discovery gives it some");
+  // Each finish() may drop other waits of this service: take them one at a time.
+  for (;;) {
+    auto it = std::ranges::find_if(s.waiting, &PendingLookup::for_endpoints_);
+    if (it == s.waiting.end()) break;
+    (*it)->finish(std::unexpected(why));
+  }
 }
 
 void DiscoveryCache::apply(std::shared_ptr<const ServiceSnapshot> snapshot) {
@@ -135,8 +162,17 @@ void DiscoveryCache::apply(std::shared_ptr<const ServiceSnapshot> snapshot) {
   if (s.asked_ns == 0) s.asked_ns = now_ns();  // published for another worker's question
 
   Result<Service*> answer = s.resolved() ? &s : nullptr;
+  // Requests waiting for endpoints keep waiting while the service is known without any.
+  const bool still_empty = s.resolved() && s.balancer.size() == 0;
+  if (!still_empty) s.failing_fast = false;
   // Each finish() may drop other lookups of this service: take them one at a time.
-  while (!s.waiting.empty()) s.waiting.front()->finish(answer);
+  for (;;) {
+    auto it = std::ranges::find_if(s.waiting, [still_empty](const PendingLookup* p) {
+      return !(p->for_endpoints_ && still_empty);
+    });
+    if (it == s.waiting.end()) break;
+    (*it)->finish(answer);
+  }
 }
 
 }  // namespace lmesh::proxy

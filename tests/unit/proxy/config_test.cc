@@ -108,6 +108,8 @@ std::vector<FlagCase> every_flag() {
        }},
       {"discovery-timeout", "750ms",
        [](const ProxyConfig& c) { return c.discovery_timeout == std::chrono::milliseconds(750); }},
+      {"failfast-timeout", "1500ms",
+       [](const ProxyConfig& c) { return c.failfast_timeout == std::chrono::milliseconds(1500); }},
       {"identity-addr", "127.0.0.1:8080",
        [](const ProxyConfig& c) {
          return c.identity_addr && c.identity_addr->to_string() == "127.0.0.1:8080";

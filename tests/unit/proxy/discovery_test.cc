@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <uv.h>
 #include <catch2/catch.hpp>
 
 #include "common/api/server.h"
@@ -217,7 +218,8 @@ TEST_CASE("the worker cache: a first lookup waits, later ones answer at once",
   EndpointIdentities identities(config);
   std::vector<std::string> asked;
   {
-    DiscoveryCache cache(w, 200ms, identities, [&](const std::string& a) { asked.push_back(a); });
+    DiscoveryCache cache(w, {.answer = 200ms}, identities,
+                         [&](const std::string& a) { asked.push_back(a); });
     std::optional<Result<DiscoveryCache::Service*>> answer;
     auto first = cache.lookup("web:80", [&](Result<DiscoveryCache::Service*> r) { answer = r; });
     REQUIRE(first.pending != nullptr);
@@ -276,7 +278,7 @@ TEST_CASE("the worker cache: no answer in time is a timeout error; a dropped loo
   ProxyConfig config;
   EndpointIdentities identities(config);
   {
-    DiscoveryCache cache(w, 30ms, identities, [](const std::string&) {});
+    DiscoveryCache cache(w, {.answer = 30ms}, identities, [](const std::string&) {});
     std::optional<Result<DiscoveryCache::Service*>> answer;
     auto waiting = cache.lookup("slow:80", [&](Result<DiscoveryCache::Service*> r) { answer = r; });
     auto dropped = cache.lookup("slow:80", [](auto) { FAIL("dropped: never called"); });
@@ -286,6 +288,91 @@ TEST_CASE("the worker cache: no answer in time is a timeout error; a dropped loo
     REQUIRE(!answer->has_value());
     CHECK(answer->error().code() == ErrorCode::kTimeout);
     CHECK(answer->error().message().find("slow:80") != std::string::npos);
+  }
+  finish(w);
+}
+
+// A resolved snapshot of `authority` with the given endpoint addresses.
+std::shared_ptr<ServiceSnapshot> resolved(const std::string& authority,
+                                          const std::vector<std::string>& addrs) {
+  auto s = std::make_shared<ServiceSnapshot>();
+  s->authority = authority;
+  s->state = ServiceSnapshot::State::kResolved;
+  s->profile = std::make_shared<const discovery::Profile>();
+  for (const auto& a : addrs) {
+    discovery::Endpoint e;
+    e.address = *net::SocketAddress::parse(a);
+    s->endpoints.push_back(e);
+  }
+  return s;
+}
+
+TEST_CASE("a service without endpoints: requests wait for some, then the service fails fast",
+          "[proxy][discovery]") {
+  event::Worker w(0);
+  ProxyConfig config;
+  EndpointIdentities identities(config);
+  {
+    DiscoveryCache cache(w, {.answer = 1s, .failfast = 60ms}, identities,
+                         [](const std::string&) {});
+    cache.apply(resolved("web:80", {}));
+    auto found = cache.lookup("web:80", [](auto) { FAIL("known: no callback"); });
+    REQUIRE(found.service != nullptr);
+    DiscoveryCache::Service& web = *found.service;
+    REQUIRE(cache.pick(web).error().reason == balance::NoEndpoint::Reason::kNoEndpoints);
+
+    // Endpoints arrive while a request waits: it is handed the service, and a wait dropped
+    // meanwhile stays silent. An update that still has none keeps the request waiting.
+    std::optional<Result<DiscoveryCache::Service*>> answer;
+    auto waiting = cache.await_endpoints(web, [&](auto r) { answer = r; });
+    REQUIRE(waiting != nullptr);
+    auto dropped = cache.await_endpoints(web, [](auto) { FAIL("dropped: never called"); });
+    dropped.reset();
+    cache.apply(resolved("web:80", {}));
+    CHECK(!answer.has_value());
+    cache.apply(resolved("web:80", {"127.0.0.1:9001"}));
+    REQUIRE(answer.has_value());
+    REQUIRE(answer->has_value());
+    CHECK(**answer == &web);
+    CHECK(cache.pick(web).has_value());
+    // A service with endpoints has nothing to wait for.
+    CHECK(cache.await_endpoints(web, [](auto) {}) == nullptr);
+
+    // None come in time: every waiting request fails, and later ones fail at once...
+    cache.apply(resolved("web:80", {}));
+    std::vector<Result<DiscoveryCache::Service*>> failed;
+    uv_update_time(w.loop());  // the timers count from now, not from the loop's last turn
+    uint64_t started = uv_hrtime();
+    auto first = cache.await_endpoints(web, [&](auto r) { failed.push_back(r); });
+    auto second = cache.await_endpoints(web, [&](auto r) { failed.push_back(r); });
+    Runner run{w};
+    REQUIRE(run.until([&] { return failed.size() == 2; }));
+    CHECK(uv_hrtime() - started >= 50'000'000);  // the failfast timeout, not at once
+    for (const auto& r : failed) {
+      REQUIRE(!r.has_value());
+      CHECK(r.error().code() == ErrorCode::kTimeout);
+      CHECK(r.error().message().find("web:80: no endpoints for 60 ms") != std::string::npos);
+    }
+    CHECK(web.failing_fast);
+    CHECK(cache.await_endpoints(web, [](auto) {}) == nullptr);
+    // ...until discovery gives the service an endpoint again.
+    cache.apply(resolved("web:80", {"127.0.0.1:9002"}));
+    CHECK(!web.failing_fast);
+    cache.apply(resolved("web:80", {}));
+    auto again = cache.await_endpoints(web, [](auto) {});
+    CHECK(again != nullptr);
+    again.reset();
+
+    // Discovery forgets the service while a request waits: the request learns it (null).
+    std::optional<Result<DiscoveryCache::Service*>> forgotten;
+    auto orphan = cache.await_endpoints(web, [&](auto r) { forgotten = r; });
+    auto gone = std::make_shared<ServiceSnapshot>();
+    gone->authority = "web:80";
+    gone->state = ServiceSnapshot::State::kNotFound;
+    cache.apply(gone);
+    REQUIRE(forgotten.has_value());
+    REQUIRE(forgotten->has_value());
+    CHECK(**forgotten == nullptr);
   }
   finish(w);
 }
@@ -338,8 +425,8 @@ TEST_CASE("names discovery does not know are forgotten: memory does not grow wit
     Snapshots published;
     DiscoveryHub hub(
         w, dst.listen(), fast_options(), [&](auto s) { published.push_back(std::move(s)); }, 50ms);
-    DiscoveryCache cache(
-        w, 1s, identities, [&](const std::string& a) { hub.subscribe(a); }, 50ms);
+    DiscoveryCache cache(w, {.answer = 1s, .not_found_ttl = 50ms}, identities,
+                         [&](const std::string& a) { hub.subscribe(a); });
     for (int i = 0; i < 20; ++i) {
       auto found = cache.lookup("unknown-" + std::to_string(i) + ":80", [](auto) {});
       found.pending.reset();  // the request went elsewhere; the answer still arrives
