@@ -102,8 +102,9 @@ class [[nodiscard]] Pick {
   bool started_ = false;
 };
 
-// Why there is nothing to pick: the proxy answers 503 (fail fast) with describe() as the
-// reason instead of queueing a request no endpoint can take.
+// Why there is nothing to pick. With every endpoint ejected the proxy answers 503 at once,
+// describe() giving the reason; with none at all the request first waits for one, up to
+// --failfast-timeout (DiscoveryCache::await_endpoints).
 struct NoEndpoint {
   enum class Reason {
     kNoEndpoints,  // discovery gave no endpoints at all
